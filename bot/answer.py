@@ -1,0 +1,166 @@
+"""The answer path shared by the CLI, the app and `bot eval`: question -> retrieval -> gate -> answer.
+
+The pipeline, not the model, guarantees grounding: retrieval plus the evidence gate decide whether the
+corpus answers at all; the default answer is built from retrieved sentences; a generator's answer is
+shown only after the citation verifier has checked every sentence.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from typing import Iterator, Sequence
+
+from bot.answer_types import Answer, Citation, QuestionError
+from bot.config import Settings, get_settings
+from bot.evidence import Passage, Sentence, candidate_sentences, passages_from, score_sentences
+from bot.models import make_embed_model
+from bot.prompts import load_prompt
+from bot.retrieve import Retriever
+from bot.store import Store, open_store
+from bot.text import content_terms
+
+History = Sequence[tuple[str, str]]
+EVAL_DEPTH = 10  # chunks retrieved at least, so article-level Hits@10 can be measured
+_FOLLOW_UP = re.compile(
+    r"\b(he|she|they|it|its|his|her|hers|their|them|him|this|that|these|those|there|then|the same|"
+    r"next|else|other|another|also)\b",
+    re.I,
+)
+_MARKERS = re.compile(r"\s*\[\d+\]")
+
+
+def check_question(question: object, max_chars: int) -> str:
+    """The question, cleaned; or a QuestionError that says what is wrong with it."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    cleaned = "".join(
+        " " if unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\n\t" else ch for ch in question
+    )
+    cleaned = re.sub(r"\s+", " ", cleaned).strip()
+    if not cleaned:
+        raise QuestionError("the question is empty: type a question about the articles")
+    if len(cleaned) > max_chars:
+        raise QuestionError(
+            f"the question is {len(cleaned):,} characters long; the limit is {max_chars:,} "
+            "(BOT_MAX_QUESTION_CHARS). Ask it in fewer words."
+        )
+    if not content_terms(cleaned):
+        raise QuestionError("the question has no words to search for: ask about a person, place or event")
+    return cleaned
+
+
+def retrieval_query(question: str, history: History | None) -> str:
+    """Fold the conversation into the retrieval query when the question leans on it.
+
+    Written here (not a LlamaIndex condense step) because that step needs an LLM, and the default
+    answerer has none; a generator answerer uses the LLM condense prompt instead.
+    """
+    if not history:
+        return question
+    last_question, last_answer = history[-1]
+    leans_on_history = _FOLLOW_UP.search(question) or len(content_terms(question)) <= 3
+    if not leans_on_history:
+        return question
+    return f"{question} {last_question} {_MARKERS.sub('', last_answer)[:400]}".strip()
+
+
+class QA:
+    """Answers questions over one store. Thread-safe; build once and share."""
+
+    def __init__(self, settings: Settings | None = None, store: Store | None = None, embed_model=None):
+        self.settings = settings or get_settings()
+        self.embed_model = embed_model or make_embed_model(self.settings)
+        self.store = store or open_store(self.settings, self.embed_model)
+        self.retriever = Retriever(self.store, self.embed_model, self.settings)
+        self.refusal = load_prompt("refusal")
+
+    # --- public API
+    def answer(self, question: str, history: History | None = None, **options) -> Answer:
+        result = None
+        for item in self.stream(question, history, **options):
+            if isinstance(item, Answer):
+                result = item
+        assert result is not None
+        return result
+
+    def stream(
+        self, question: str, history: History | None = None, *, top_k: int | None = None,
+        strictness: float = 1.0,
+    ) -> Iterator[str | Answer]:
+        """Yield pieces of the answer text as they are ready, then the finished Answer."""
+        started = time.perf_counter()
+        question = check_question(question, self.settings.max_question_chars)
+        k = top_k or self.settings.top_k
+        query = retrieval_query(question, history)
+
+        nodes = self.retriever.retrieve(query, top_k=max(k, EVAL_DEPTH))
+        retrieved_ms = (time.perf_counter() - started) * 1000
+        passages = passages_from(nodes)
+        retrieved = list(dict.fromkeys(p.source for p in passages))
+        answer_passages = passages[:k]
+        scored = score_sentences(question, query, candidate_sentences(answer_passages), self.embed_model)
+
+        answer = Answer(question=question, text="", retrieved=retrieved, query=query)
+        if not self._passes_gate(scored, strictness):
+            answer.refused = True
+            answer.text = self.refusal
+            answer.closest = self._closest(scored, answer_passages)
+            yield answer.text
+        else:
+            chosen = self._choose(scored)
+            pieces = []
+            for n, sentence in enumerate(chosen, start=1):
+                answer.citations.append(Citation.from_sentence(n, sentence))
+                piece = f"{sentence.text} [{n}]"
+                pieces.append(piece)
+                yield piece if n == 1 else " " + piece
+            answer.text = " ".join(pieces)
+        answer.timings = {
+            "retrieve_ms": round(retrieved_ms, 1),
+            "total_ms": round((time.perf_counter() - started) * 1000, 1),
+        }
+        yield answer
+
+    # --- the evidence gate and the extractive answerer
+    def _passes_gate(self, scored: list[Sentence], strictness: float) -> bool:
+        if not scored:
+            return False
+        best = scored[0]
+        s = self.settings
+        return best.dense >= s.min_sentence_similarity * strictness and best.overlap >= min(
+            1.0, s.min_term_overlap * strictness
+        )
+
+    def _choose(self, scored: list[Sentence]) -> list[Sentence]:
+        best = scored[0]
+        chosen = [best]
+        for s in scored[1:]:
+            if len(chosen) >= self.settings.max_answer_sentences:
+                break
+            if s.score < best.score - 0.06 or s.dense < self.settings.min_sentence_similarity:
+                break
+            if any(_near_duplicate(s.text, c.text) for c in chosen):
+                continue
+            chosen.append(s)
+        return chosen
+
+    @staticmethod
+    def _closest(scored: list[Sentence], passages: list[Passage]) -> list[Citation]:
+        seen, out = set(), []
+        for s in scored:
+            if s.passage.doc_id in seen:
+                continue
+            seen.add(s.passage.doc_id)
+            out.append(Citation.from_sentence(len(out) + 1, s))
+            if len(out) == 3:
+                break
+        return out
+
+
+def _near_duplicate(a: str, b: str) -> bool:
+    ta, tb = set(content_terms(a)), set(content_terms(b))
+    if not ta or not tb:
+        return False
+    return len(ta & tb) / min(len(ta), len(tb)) >= 0.7

@@ -1,0 +1,174 @@
+"""`bot`: ingest, ask, chat (and the commands other modules add) from a terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bot.answer_types import Answer, QuestionError
+from bot.config import Settings, get_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Question answering over news articles, with citations.")
+console = Console(stderr=True)
+out = Console(soft_wrap=True)
+
+StoreOption = typer.Option(None, "--store", envvar="BOT_STORE", help="Chroma store folder (default: data/store).")
+
+
+def settings_for(store: Optional[Path], **overrides) -> Settings:
+    base = get_settings()
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    if store is not None:
+        changes["store"] = store
+    return base.model_copy(update=changes) if changes else base
+
+
+def fail(message: str, code: int = 1) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _friendly_errors(func):
+    """Known failures become one readable line; nothing prints a traceback at a user."""
+    import functools
+
+    from bot.models import ModelConfigError
+    from bot.store import StoreError
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (StoreError, ModelConfigError, QuestionError) as err:
+            fail(str(err))
+        except KeyboardInterrupt:
+            fail("interrupted; nothing half-written was kept, run the command again to finish", 130)
+
+    return wrapper
+
+
+def startup_line(settings: Settings) -> str:
+    line = f"answerer: {settings.answerer}; embeddings: {settings.embed}; store: {settings.store}"
+    if settings.answerer == "extractive" and settings.openai_api_key:
+        line += " (OPENAI_API_KEY is set but not used: set BOT_ANSWERER=openai to use it)"
+    return line
+
+
+def run_ingest(settings: Settings, paths: list[Path], rebuild: bool = False, quiet: bool = False):
+    from bot.ingest import ingest
+    from bot.models import make_embed_model
+    from bot.store import open_store
+
+    embed_model = make_embed_model(settings)
+    store = open_store(settings, embed_model, writable=True, rebuild=rebuild)
+    with Progress(
+        TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("articles"),
+        TimeElapsedColumn(), console=console, disable=quiet, transient=True,
+    ) as bar:
+        task = bar.add_task("ingest", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        report = ingest(store, paths, embed_model, progress=progress)
+    return report
+
+
+@app.command("ingest")
+@_friendly_errors
+def ingest_command(
+    paths: List[Path] = typer.Argument(None, help="Files or folders of articles (default: corpus/)."),
+    store: Optional[Path] = StoreOption,
+    rebuild: bool = typer.Option(False, "--rebuild", help="Drop the index and embed everything again."),
+):
+    """Add, update and remove articles so the index matches the given files and folders."""
+    settings = settings_for(store)
+    targets = list(paths) if paths else [settings.corpus]
+    report = run_ingest(settings, targets, rebuild=rebuild)
+    for problem in report.problems:
+        console.print(f"[yellow]warning:[/] {problem}", highlight=False)
+    out.print(report.summary(), highlight=False)
+    if report.problems and not (report.added or report.updated or report.unchanged):
+        raise typer.Exit(1)
+
+
+def _qa(settings: Settings):
+    from bot.answer import QA
+
+    return QA(settings)
+
+
+def print_answer(answer: Answer) -> None:
+    if answer.refused:
+        out.print(answer.text, highlight=False)
+        if answer.closest:
+            out.print("\nClosest matches (these do not answer the question):", style="dim")
+            for c in answer.closest:
+                out.print(f"  - {c.title} ({c.date or 'no date'}, {c.source}): \"{c.quote}\"", style="dim", highlight=False)
+        return
+    out.print(answer.text, highlight=False)
+    out.print()
+    for c in answer.citations:
+        out.print(f"[{c.n}] {c.title} — {c.date or 'no date'} — {c.source} (chars {c.start}-{c.end})", highlight=False, markup=False)
+        out.print(f"    \"{c.quote}\"", style="dim", highlight=False)
+    for note in answer.notes:
+        out.print(f"note: {note}", style="dim", highlight=False)
+
+
+@app.command("ask")
+@_friendly_errors
+def ask_command(
+    question: str = typer.Argument(..., help="The question."),
+    store: Optional[Path] = StoreOption,
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (the scripting contract)."),
+    top_k: Optional[int] = typer.Option(None, "--top-k", min=1, max=100, help="Passages to answer from."),
+):
+    """Answer one question with citations, or refuse when the articles don't say."""
+    settings = settings_for(store)
+    if not as_json:
+        console.print(startup_line(settings), style="dim", highlight=False)
+    answer = _qa(settings).answer(question, top_k=top_k)
+    if as_json:
+        out.print_json(json.dumps(answer.to_json(), ensure_ascii=False))
+    else:
+        print_answer(answer)
+
+
+@app.command("chat")
+@_friendly_errors
+def chat_command(store: Optional[Path] = StoreOption):
+    """Ask questions in a loop; follow-ups use the conversation. Empty line or Ctrl-D ends."""
+    settings = settings_for(store)
+    console.print(startup_line(settings), style="dim", highlight=False)
+    qa = _qa(settings)
+    history: list[tuple[str, str]] = []
+    while True:
+        try:
+            question = input("\nyou> ") if sys.stdin.isatty() else sys.stdin.readline()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not question or not question.strip():
+            break
+        try:
+            answer = qa.answer(question.strip(), history)
+        except QuestionError as err:
+            console.print(f"[yellow]{err}[/]", highlight=False)
+            continue
+        print_answer(answer)
+        history.append((answer.question, answer.text))
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

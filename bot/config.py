@@ -1,0 +1,77 @@
+"""All configuration in one place: environment variables and `.env`, documented in `.env.example`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROMPTS_DIR = PROJECT_DIR / "prompts"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- where things live
+    store: Path = Field(PROJECT_DIR / "data" / "store", description="Chroma store + docstore folder")
+    corpus: Path = Field(PROJECT_DIR / "corpus", description="default folder `bot ingest` reads")
+    collection: str = "news"
+
+    # --- chunking
+    chunk_size: int = Field(512, ge=64, le=8192, description="tokens per chunk")
+    chunk_overlap: int = Field(64, ge=0, le=1024)
+
+    # --- retrieval and the evidence gate
+    top_k: int = Field(8, ge=1, le=100, description="chunks handed to the answerer")
+    retriever: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    # The gate refuses unless the best answer sentence clears BOTH bars (calibrated by `bot eval`).
+    min_sentence_similarity: float = Field(0.42, description="cosine of question vs best sentence")
+    min_term_overlap: float = Field(0.34, description="share of question content words found in the evidence")
+    max_answer_sentences: int = Field(2, ge=1, le=8)
+
+    # --- answerer
+    answerer: Literal["extractive", "openai", "openai-compatible", "gguf"] = "extractive"
+    llm_model: str = Field("gpt-4o-mini", description="model name for openai / openai-compatible")
+    llm_base_url: str | None = Field(None, description="base URL of an OpenAI-compatible server")
+    llm_api_key: SecretStr | None = None
+    llm_context_window: int = 4096
+    llm_max_tokens: int = 256
+    llm_timeout: float = Field(60.0, description="seconds per request")
+    llm_connect_timeout: float = 5.0
+    llm_retries: int = 2
+    gguf_path: Path | None = None
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_API_KEY", "BOT_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_BASE_URL", "BOT_OPENAI_BASE_URL")
+    )
+
+    # --- embeddings
+    embed: Literal["minilm", "openai", "openai-compatible"] = "minilm"
+    embed_model: str = Field("text-embedding-3-small", description="for openai / openai-compatible")
+    embed_base_url: str | None = None
+    embed_batch_size: int = Field(32, ge=1, le=2048)
+    embed_threads: int = Field(2, ge=1, le=64)
+
+    # --- vector store as a server (empty host: embedded store in `store`)
+    chroma_host: str | None = Field(None, validation_alias=AliasChoices("CHROMA_HOST", "BOT_CHROMA_HOST"))
+    chroma_port: int = Field(8000, validation_alias=AliasChoices("CHROMA_PORT", "BOT_CHROMA_PORT"))
+    chroma_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("CHROMA_TOKEN", "BOT_CHROMA_TOKEN")
+    )
+
+    # --- limits
+    max_question_chars: int = Field(2000, ge=10)
+    max_file_mb: float = Field(20.0, gt=0, description="larger files are skipped with a message")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,145 @@
+"""Incremental ingest: articles -> sentence chunks -> embeddings -> Chroma, via LlamaIndex's IngestionPipeline.
+
+Crash safety: documents go through in batches; each batch first removes any chunks its documents left
+behind (a killed earlier run), then adds its chunks to Chroma, then atomically rewrites the docstore.
+A kill at any point leaves either the old state or chunks that the next run replaces, never duplicates
+or orphans. Chunk ids are deterministic (`<doc id>#<n>`), so a resumed ingest equals a clean one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from llama_index.core import Document
+from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
+from llama_index.core.node_parser import SentenceSplitter
+
+from bot.config import Settings
+from bot.lexical import all_chunks, build_bm25, load_bm25, save_bm25
+from bot.loaders import load_paths
+from bot.store import Store
+
+BATCH_DOCS = 32
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"added {self.added}, updated {self.updated}, deleted {self.deleted}, "
+            f"unchanged {self.unchanged}, chunks {self.chunks}, {self.seconds:.1f} s"
+        )
+
+
+def chunk_id(index: int, document: Document) -> str:
+    return f"{document.doc_id}#{index}"
+
+
+def make_splitter(settings: Settings) -> SentenceSplitter:
+    return SentenceSplitter(
+        chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap, id_func=chunk_id
+    )
+
+
+def _delete_article(store: Store, doc_id: str) -> None:
+    store.vector_store.delete(doc_id)
+    store.docstore.delete_ref_doc(doc_id, raise_error=False)
+    store.docstore.delete_document(doc_id, raise_error=False)
+
+
+def ingest(
+    store: Store,
+    paths: list[Path],
+    embed_model,
+    progress: Callable[[int, int], None] | None = None,
+) -> IngestReport:
+    """Bring the store in line with the articles under `paths`; report what changed."""
+    started = time.perf_counter()
+    settings = store.settings
+    loaded = load_paths(paths, settings.max_file_mb)
+    report = IngestReport(problems=loaded.problems, skipped=loaded.skipped)
+
+    docstore = store.docstore
+    known = docstore.get_all_document_hashes()  # hash -> doc id
+    known_hash = {doc_id: h for h, doc_id in known.items()}
+    new_docs, changed_docs = [], []
+    for doc in loaded.documents:
+        old = known_hash.get(doc.doc_id)
+        if old is None:
+            new_docs.append(doc)
+        elif old != doc.hash:
+            changed_docs.append(doc)
+        else:
+            report.unchanged += 1
+
+    # Deleted: articles that came from one of the folders read now but are no longer there.
+    roots = {str(Path(p if Path(p).is_dir() else Path(p).parent).resolve()) for p in paths}
+    current_ids = {d.doc_id for d in loaded.documents}
+    unreadable_paths = {problem.split(":", 1)[0] for problem in loaded.problems}
+    for doc_id in list(known_hash):
+        if doc_id in current_ids:
+            continue
+        stored = store.article(doc_id)
+        if stored is None or stored.metadata.get("origin") not in roots:
+            continue
+        if stored.metadata.get("path") in unreadable_paths:
+            continue  # present but unreadable now: keep the old version rather than lose it
+        _delete_article(store, doc_id)
+        report.deleted += 1
+    if report.deleted:
+        store.persist_docstore()
+
+    pipeline = IngestionPipeline(
+        transformations=[make_splitter(settings), embed_model],
+        vector_store=store.vector_store,
+        docstore=docstore,
+        docstore_strategy=DocstoreStrategy.UPSERTS,
+        disable_cache=True,
+    )
+    todo = new_docs + changed_docs
+    done = 0
+    if progress:
+        progress(0, len(todo))
+    for start in range(0, len(todo), BATCH_DOCS):
+        batch = todo[start : start + BATCH_DOCS]
+        for doc in batch:
+            # Leftovers from an interrupted run (or the old version) go first: never duplicates.
+            store.vector_store.delete(doc.doc_id)
+        pipeline.run(documents=batch)
+        store.persist_docstore()
+        done += len(batch)
+        if progress:
+            progress(done, len(todo))
+
+    changed = bool(todo or report.deleted)
+    if changed or load_bm25(store.folder, 1) is None:
+        save_bm25(build_bm25(all_chunks(store.collection), settings.top_k), store.folder)
+
+    report.added = len(new_docs)
+    report.updated = len(changed_docs)
+    report.chunks = store.chunk_count()
+    report.seconds = time.perf_counter() - started
+    store.write_info(
+        {
+            "last_ingest": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "articles": store.article_count(),
+            "chunks": report.chunks,
+            "summary": report.summary(),
+            "chunk_size": settings.chunk_size,
+            "chunk_overlap": settings.chunk_overlap,
+        }
+    )
+    return report

@@ -1,0 +1,174 @@
+"""The Chroma collection (embedded or a server), the persisted docstore, and the embedding-model guard."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import chromadb
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.storage.docstore import SimpleDocumentStore
+from llama_index.vector_stores.chroma import ChromaVectorStore
+
+from bot.config import Settings
+
+DOCSTORE_FILE = "docstore.json"
+INFO_FILE = "ingest_info.json"
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used as asked; the message says what to do."""
+
+
+class EmbeddingMismatchError(StoreError):
+    pass
+
+
+def embedding_dimension(embed_model: BaseEmbedding) -> int:
+    dim = getattr(embed_model, "dimension", None)
+    if isinstance(dim, int):
+        return dim
+    return len(embed_model.get_text_embedding("dimension probe"))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write then rename, so a killed process leaves the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise StoreError(f"cannot create the store folder {folder}: {err.strerror}") from None
+    if not os.access(folder, os.W_OK):
+        raise StoreError(
+            f"the store folder {folder} is read-only; choose another with --store or BOT_STORE, "
+            "or make it writable"
+        )
+
+
+@dataclass
+class Store:
+    """One corpus index: a Chroma collection plus the docstore that makes ingest incremental."""
+
+    settings: Settings
+    folder: Path
+    client: Any
+    collection: Any
+    docstore: SimpleDocumentStore
+
+    @property
+    def vector_store(self) -> ChromaVectorStore:
+        return ChromaVectorStore(chroma_collection=self.collection)
+
+    @property
+    def docstore_path(self) -> Path:
+        return self.folder / DOCSTORE_FILE
+
+    def persist_docstore(self) -> None:
+        atomic_write_text(self.docstore_path, json.dumps(self.docstore.to_dict()))
+
+    def chunk_count(self) -> int:
+        return self.collection.count()
+
+    def article_count(self) -> int:
+        return len(self.docstore.get_all_document_hashes())
+
+    def read_info(self) -> dict:
+        path = self.folder / INFO_FILE
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return {}
+
+    def write_info(self, info: dict) -> None:
+        atomic_write_text(self.folder / INFO_FILE, json.dumps(info, indent=2))
+
+    def article(self, doc_id: str):
+        """The whole stored article (text and metadata), or None."""
+        return self.docstore.get_document(doc_id, raise_error=False)
+
+
+def _client(settings: Settings, folder: Path, writable: bool) -> Any:
+    if settings.chroma_host:
+        headers = {}
+        if settings.chroma_token:
+            headers["Authorization"] = f"Bearer {settings.chroma_token.get_secret_value()}"
+        try:
+            client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, headers=headers)
+            client.heartbeat()
+        except Exception as err:  # chromadb raises several types for a server that is not there
+            raise StoreError(
+                f"cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
+                f"({type(err).__name__}); start it with `chroma run --path DIR --host "
+                f"{settings.chroma_host} --port {settings.chroma_port}` or unset CHROMA_HOST"
+            ) from None
+        return client
+    if writable:
+        _check_writable(folder)
+    elif not (folder / "chroma").exists():
+        raise StoreError(f"no index at {folder}: run `bot ingest` first")
+    from chromadb.config import Settings as ChromaSettings
+
+    return chromadb.PersistentClient(
+        path=str(folder / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+
+
+def open_store(
+    settings: Settings, embed_model: BaseEmbedding, *, writable: bool = False, rebuild: bool = False
+) -> Store:
+    """Open (or, when writable, create) the store and check it was built with this embedding model."""
+    folder = Path(settings.store).expanduser().resolve()
+    client = _client(settings, folder, writable)
+    wanted = {"embed_model": embed_model.model_name, "embed_dim": embedding_dimension(embed_model)}
+    name = settings.collection
+    if rebuild:
+        try:
+            client.delete_collection(name)
+        except Exception:  # not there yet: nothing to delete
+            pass
+        (folder / DOCSTORE_FILE).unlink(missing_ok=True)
+        (folder / INFO_FILE).unlink(missing_ok=True)
+    try:
+        collection = client.get_collection(name, embedding_function=None)
+    except Exception:
+        if not writable:
+            raise StoreError(f"no index at {folder}: run `bot ingest` first") from None
+        collection = client.create_collection(
+            name, metadata=wanted, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+    found = {k: (collection.metadata or {}).get(k) for k in wanted}
+    if found != wanted:
+        raise EmbeddingMismatchError(
+            f"the index at {folder} was built with embedding model {found['embed_model']} "
+            f"({found['embed_dim']} dimensions), but the configured model is {wanted['embed_model']} "
+            f"({wanted['embed_dim']} dimensions). Rebuild it with `bot ingest --rebuild`, or set the "
+            "embedding model back."
+        )
+    docstore_path = folder / DOCSTORE_FILE
+    if docstore_path.exists():
+        try:
+            docstore = SimpleDocumentStore.from_dict(json.loads(docstore_path.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError) as err:
+            raise StoreError(
+                f"the docstore {docstore_path} is unreadable ({err}); rebuild with `bot ingest --rebuild`"
+            ) from None
+    else:
+        docstore = SimpleDocumentStore()
+    return Store(settings=settings, folder=folder, client=client, collection=collection, docstore=docstore)

@@ -1,0 +1,88 @@
+"""Sentence spans and content words: the units that answers, citations and the evidence gate work on."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+_PARAGRAPH = re.compile(r"\n\s*\n")
+_WORD = re.compile(r"[A-Za-z0-9]+(?:[.'’-][A-Za-z0-9]+)*")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    text: str
+
+
+@lru_cache(maxsize=1)
+def _punkt():
+    # The English Punkt model ships inside llama-index-core (nltk cache); loading it needs no network.
+    from llama_index.core.utils import globals_helper
+    from nltk.tokenize import PunktTokenizer
+
+    globals_helper.wait_for_nltk_check()
+    return PunktTokenizer("english")
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    from llama_index.core.utils import globals_helper
+
+    extra = {"said", "says", "say", "told", "according", "also", "would", "could", "one", "new",
+             "week", "weeks", "recently", "last", "year", "years", "news", "reported", "mr", "ms",
+             "mrs", "many", "much", "which", "what", "who", "whom", "whose", "when", "where", "why",
+             "how", "did", "does", "do"}
+    return frozenset(globals_helper.stopwords) | frozenset(extra)
+
+
+def split_sentences(text: str, offset: int = 0) -> list[Span]:
+    """Sentences of `text` with offsets (shifted by `offset`); paragraph breaks always end a sentence."""
+    spans: list[Span] = []
+    tokenizer = _punkt()
+    position = 0
+    for paragraph in _PARAGRAPH.split(text) + [""]:
+        start_para = text.find(paragraph, position) if paragraph else -1
+        if start_para < 0:
+            continue
+        position = start_para + len(paragraph)
+        for s, e in tokenizer.span_tokenize(paragraph):
+            piece = paragraph[s:e]
+            stripped = piece.strip()
+            if not stripped:
+                continue
+            lead = len(piece) - len(piece.lstrip())
+            begin = offset + start_para + s + lead
+            spans.append(Span(begin, begin + len(stripped), stripped))
+    return spans
+
+
+def words(text: str) -> list[str]:
+    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+
+
+def stem(word: str) -> str:
+    """A light stemmer: enough to match 'sanctions' with 'sanction' or 'urged' with 'urge'."""
+    for suffix in ("ing", "ies", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    if word.endswith("'s"):
+        return word[:-2]
+    return word
+
+
+def content_terms(text: str) -> list[str]:
+    """Stemmed words that carry meaning (no stopwords), in order, with repeats."""
+    stop = stopwords()
+    return [stem(w) for w in words(text) if w not in stop and (len(w) > 1 or w.isdigit())]
+
+
+def coverage(question_terms: list[str], evidence: str) -> float:
+    """Share of the distinct question terms that occur in the evidence."""
+    wanted = set(question_terms)
+    if not wanted:
+        return 0.0
+    found = wanted & set(content_terms(evidence))
+    return len(found) / len(wanted)

@@ -1,0 +1,111 @@
+"""The citation verifier: every sentence of a generated answer must be supported by the passage it cites.
+
+Support is checked at the sentence level, lexically (the sentence's content words found in one cited
+sentence of the passage) and by meaning (embedding similarity to that sentence). Unsupported sentences
+are dropped, out-of-range markers removed, a missing marker attached to the best-supporting passage,
+and citations renumbered in order of use so only cited passages are listed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bot.answer_types import Citation
+from bot.evidence import Passage
+from bot.text import content_terms, coverage, split_sentences
+
+_MARKER = re.compile(r"\s*\[(\d+)\]")
+MIN_LEXICAL = 0.6  # share of the claim's content words found in the supporting sentence(s)
+MIN_DENSE = 0.55  # cosine of claim and supporting sentence
+STRONG_LEXICAL = 0.85  # near-verbatim: enough on its own
+
+
+@dataclass
+class Verified:
+    text: str
+    citations: list[Citation]
+    dropped: list[str] = field(default_factory=list)
+    fixed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Support:
+    ok: bool
+    score: float
+    start: int
+    end: int
+    quote: str
+
+
+class Verifier:
+    def __init__(self, embed_model) -> None:
+        self.embed_model = embed_model
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        if hasattr(self.embed_model, "embed"):
+            return self.embed_model.embed(texts)
+        vecs = np.array(self.embed_model.get_text_embedding_batch(texts), dtype=np.float32)
+        return vecs / np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
+
+    def support(self, claim: str, passage: Passage) -> _Support:
+        """How well one passage supports one claim, and the passage sentence that does it."""
+        sentences = split_sentences(passage.text, offset=passage.start)
+        if not sentences or not content_terms(claim):
+            return _Support(False, 0.0, passage.start, passage.start, "")
+        terms = content_terms(claim)
+        lexical = [coverage(terms, s.text) for s in sentences]
+        # Two neighbouring sentences may jointly support a claim that merges them.
+        pairs = [coverage(terms, a.text + " " + b.text) for a, b in zip(sentences, sentences[1:])]
+        vecs = self._vectors([claim] + [s.text for s in sentences])
+        dense = vecs[1:] @ vecs[0]
+        best = int(np.argmax([0.5 * lex + 0.5 * den for lex, den in zip(lexical, dense)]))
+        lex, den = lexical[best], float(dense[best])
+        start, end = sentences[best].start, sentences[best].end
+        quote = sentences[best].text
+        if pairs and max(pairs) > lex + 0.2:
+            i = int(np.argmax(pairs))
+            lex = pairs[i]
+            start, end = sentences[i].start, sentences[i + 1].end
+            quote = passage.text[start - passage.start : end - passage.start]
+            den = max(float(dense[i]), float(dense[i + 1]))
+        ok = (lex >= MIN_LEXICAL and den >= MIN_DENSE) or lex >= STRONG_LEXICAL
+        return _Support(ok, 0.5 * lex + 0.5 * den, start, end, quote)
+
+    def verify(self, answer: str, passages: list[Passage]) -> Verified:
+        by_number = {p.rank: p for p in passages}
+        out_sentences: list[str] = []
+        citations: list[Citation] = []
+        cited_key: dict[tuple[str, int, int], int] = {}
+        dropped, fixed = [], []
+
+        for span in split_sentences(answer):
+            markers = [int(m) for m in _MARKER.findall(span.text)]
+            claim = _MARKER.sub("", span.text).strip()
+            if not content_terms(claim):
+                continue
+            valid = [m for m in markers if m in by_number]
+            if len(valid) < len(markers):
+                fixed.append(f"removed citation markers {sorted(set(markers) - set(valid))} that match no passage")
+            supports = [(m, self.support(claim, by_number[m])) for m in dict.fromkeys(valid)]
+            kept = [(m, s) for m, s in supports if s.ok]
+            if not kept:
+                best = max(((p.rank, self.support(claim, p)) for p in passages), key=lambda x: x[1].score, default=None)
+                if best is None or not best[1].ok:
+                    dropped.append(claim)
+                    continue
+                kept = [best]
+                fixed.append(f"cited passage {best[0]} for: {claim[:80]}")
+            numbers = []
+            for rank, sup in kept:
+                key = (by_number[rank].doc_id, sup.start, sup.end)
+                if key not in cited_key:
+                    cited_key[key] = len(citations) + 1
+                    citations.append(
+                        Citation.from_passage(cited_key[key], by_number[rank], sup.start, sup.end, sup.quote, sup.score)
+                    )
+                numbers.append(cited_key[key])
+            out_sentences.append(claim + " " + "".join(f"[{n}]" for n in sorted(set(numbers))))
+        return Verified(" ".join(out_sentences), citations, dropped, fixed)
