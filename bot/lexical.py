@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
 from pathlib import Path
 
@@ -58,7 +60,9 @@ def load_bm25(folder: Path, top_k: int) -> BM25Retriever | None:
     path = folder / BM25_DIR
     if not path.is_dir():
         return None
-    retriever = BM25Retriever.from_persist_dir(str(path), show_progress=False)
+    # bm25s draws a tqdm bar while loading its corpus whatever show_progress says; keep it off the terminal.
+    with contextlib.redirect_stderr(io.StringIO()):
+        retriever = BM25Retriever.from_persist_dir(str(path), show_progress=False)
     retriever.similarity_top_k = min(top_k, int(retriever.bm25.scores.get("num_docs", top_k)))
     return retriever
 
