@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(2000, ge=10)
     max_file_mb: float = Field(20.0, gt=0, description="larger files are skipped with a message")
 
+    # --- browser chat (bot ui)
+    max_upload_mb: int = Field(10, ge=1, le=200, description="largest file the app's uploader accepts")
+    feedback_log: Path | None = Field(None, description="thumbs log (JSONL); default: feedback.jsonl next to the store")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
