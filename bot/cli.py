@@ -61,13 +61,16 @@ def startup_line(settings: Settings) -> str:
     return line
 
 
-def run_ingest(settings: Settings, paths: list[Path], rebuild: bool = False, quiet: bool = False):
+def run_ingest(settings: Settings, paths: list[Path], rebuild: bool = False, quiet: bool = False, progress=None):
+    """Ingest with a terminal progress bar, or with `progress(done, total)` (the app's st.progress)."""
     from bot.ingest import ingest
     from bot.models import make_embed_model
     from bot.store import open_store
 
     embed_model = make_embed_model(settings)
     store = open_store(settings, embed_model, writable=True, rebuild=rebuild)
+    if progress is not None:
+        return ingest(store, paths, embed_model, progress=progress)
     with Progress(
         TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("articles"),
         TimeElapsedColumn(), console=console, disable=quiet, transient=True,
@@ -163,6 +166,22 @@ def chat_command(store: Optional[Path] = StoreOption):
             continue
         print_answer(answer)
         history.append((answer.question, answer.text))
+
+
+@app.command("ui", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def ui_command(ctx: typer.Context, store: Optional[Path] = StoreOption):
+    """Open the browser chat (Streamlit). Extra options go to `streamlit run`, e.g. --server.port 8502."""
+    env = dict(os.environ)
+    if store is not None:
+        env["BOT_STORE"] = str(store.expanduser().resolve())
+    app_path = Path(__file__).resolve().with_name("app.py")
+    args = [sys.executable, "-m", "streamlit", "run", str(app_path)]
+    if not any(a.startswith("--browser.gatherUsageStats") for a in ctx.args):
+        args.append("--browser.gatherUsageStats=false")  # offline by default: no usage pings
+    args += list(ctx.args)
+    console.print(startup_line(settings_for(store)), style="dim", highlight=False)
+    sys.stdout.flush()
+    os.execve(sys.executable, args, env)
 
 
 def main() -> None:  # pragma: no cover - console entry point
