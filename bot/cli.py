@@ -184,6 +184,59 @@ def ui_command(ctx: typer.Context, store: Optional[Path] = StoreOption):
     os.execve(sys.executable, args, env)
 
 
+@app.command("eval")
+@_friendly_errors
+def eval_command(
+    questions: Path = typer.Argument(..., help="Canned questions, JSONL (see README: Quality)."),
+    corpus: List[Path] = typer.Option(None, "--corpus", help="Articles to evaluate on (repeatable; default: corpus/)."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Folder for results.jsonl and summary.json (default: eval-runs/<time>/)."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="A previous summary.json (or its folder) to compare with."),
+    tolerance: float = typer.Option(0.01, "--tolerance", min=0.0, help="How far a metric may drop below the baseline before the exit code is 1 (latency never fails)."),
+    store: Optional[Path] = StoreOption,
+    no_ingest: bool = typer.Option(False, "--no-ingest", help="Evaluate the store as it is (e.g. a shared read-only one)."),
+    judge: bool = typer.Option(False, "--judge", help="Also LLM-judged correctness (needs a generator answerer)."),
+    baselines: bool = typer.Option(False, "--baselines", help="Also retrieval metrics of BM25 alone and LlamaIndex's default dense retrieval."),
+):
+    """Run canned questions through the answer path; write results.jsonl, summary.json, print a table."""
+    from bot.evaluation import EvalError, run_eval
+
+    settings = settings_for(None)
+    console.print(f"answerer: {settings.answerer}; embeddings: {settings.embed}", style="dim", highlight=False)
+    try:
+        run = run_eval(
+            questions, corpus=list(corpus) if corpus else None, out=out_dir, baseline=baseline, tolerance=tolerance,
+            settings=settings, store=store, judge=judge, baselines=baselines, ingest=not no_ingest,
+            warn=lambda w: console.print(f"[yellow]warning:[/] {w}", highlight=False),
+        )
+    except EvalError as err:
+        fail(str(err))
+    out.print(run.table, highlight=False, markup=False)
+    console.print(f"store: {run.summary['run']['store']}; results: {run.out_dir}/", style="dim", highlight=False)
+    if run.regressed:
+        names = ", ".join(d.metric for d in run.regressed)
+        fail(f"worse than the baseline by more than {tolerance}: {names}")
+
+
+@app.command("bench")
+@_friendly_errors
+def bench_command(
+    corpus: Optional[Path] = typer.Option(None, "--corpus", help="Articles to ingest (default: corpus/)."),
+    questions: Optional[Path] = typer.Option(None, "--questions", help="Questions for the latency runs (default: corpus/questions.jsonl)."),
+    store: Optional[Path] = typer.Option(None, "--store", help="A new or empty folder for the fresh store (default: a temporary one)."),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="JSON file for the numbers (default: eval-runs/bench-<time>.json)."),
+):
+    """Ingest into a fresh store and measure speed: ingest, re-ingest, retrieval, answers, memory."""
+    from bot.bench import BenchError, run_bench
+
+    settings = settings_for(None)
+    try:
+        result = run_bench(settings, corpus=corpus, questions=questions, store=store, out=out_file)
+    except BenchError as err:
+        fail(str(err))
+    out.print(result.table, highlight=False, markup=False)
+    console.print(f"saved: {result.path}", style="dim", highlight=False)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     app()

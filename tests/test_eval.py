@@ -1,0 +1,129 @@
+"""`bot eval` end to end on the seed corpus (real store, real model), and bad question files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from conftest import CORPUS, NZ, VOA, make_settings
+
+QUESTIONS = CORPUS / "questions.jsonl"
+CONTRACT_ROW = {"id", "answer", "refused", "citations", "retrieved", "latency_ms"}
+CONTRACT_SUMMARY = {
+    "n_questions", "n_answerable", "hits_at_1", "hits_at_5", "hits_at_10", "mrr_at_10", "accuracy",
+    "citation_precision", "citation_recall", "refusal_rate", "false_refusal_rate", "latency_p50_ms",
+    "latency_p95_ms", "settings",
+}
+# Regression floors, set a margin below what was measured on 2026-11-23 (extractive answerer,
+# defaults): accuracy 0.698, refusal rate 0.417, false refusals 0.186, Hits@1 0.814, MRR@10 0.907,
+# citation precision 0.929, citation recall 0.971.
+FLOORS = {"accuracy": 0.60, "refusal_rate": 0.33, "hits_at_1": 0.70, "mrr_at_10": 0.80,
+          "citation_precision": 0.85, "citation_recall": 0.90}
+CEILINGS = {"false_refusal_rate": 0.30}
+
+
+@pytest.fixture(scope="module")
+def eval_store(tmp_path_factory):
+    return tmp_path_factory.mktemp("eval-store")
+
+
+@pytest.fixture(scope="module")
+def seed_run(eval_store, tmp_path_factory):
+    from bot.evaluation import run_eval
+
+    warnings: list[str] = []
+    run = run_eval(
+        QUESTIONS, corpus=[CORPUS], out=tmp_path_factory.mktemp("eval-out"), settings=make_settings(eval_store),
+        store=eval_store, baselines=True, baseline_stores=tmp_path_factory.mktemp("baseline-stores"),
+        quiet=True, warn=warnings.append,
+    )
+    return run, warnings
+
+
+def test_seed_questions_meet_floors(seed_run):
+    run, warnings = seed_run
+    s = run.summary
+    assert warnings == []  # the shipped question file is clean and every source is in corpus/
+    assert CONTRACT_SUMMARY <= set(s)
+    assert s["n_questions"] == sum(1 for line in QUESTIONS.read_text().splitlines() if line.strip())
+    for metric, floor in FLOORS.items():
+        assert s[metric] >= floor, f"{metric} {s[metric]:.3f} fell below its floor {floor}"
+    for metric, ceiling in CEILINGS.items():
+        assert s[metric] <= ceiling, f"{metric} {s[metric]:.3f} rose above {ceiling}"
+    assert s["settings"]["answerer"] == "extractive" and s["settings"]["chunk_size"] == 512
+    # Baselines in the same run, as extra rows of the retrieval table.
+    assert set(s["baselines"]) == {"bm25", "llamaindex_default"}
+    assert all(b["hits_at_10"] == 1.0 for b in s["baselines"].values())  # two articles: both retrieved
+    assert "| BM25 alone" in run.table and "| LlamaIndex default dense" in run.table
+    assert "| accuracy |" in run.table
+
+
+def test_results_rows_follow_the_contract(seed_run):
+    run, _ = seed_run
+    rows = [json.loads(line) for line in (run.out_dir / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == run.summary["n_questions"]
+    assert all(CONTRACT_ROW <= set(r) for r in rows)
+    assert json.loads((run.out_dir / "summary.json").read_text())["accuracy"] == run.summary["accuracy"]
+    by_id = {r["id"]: r for r in rows}
+    freeland = by_id["seed-04"]  # "Who is Canada's foreign minister?"
+    assert not freeland["refused"] and "freeland" in freeland["answer"].lower()
+    assert freeland["citations"][0]["source"] == VOA and freeland["citations"][0]["quote"]
+    assert set(freeland["retrieved"]) == {VOA, NZ}
+    assert by_id["seed-54"]["answerable"] is False  # "Who is the Prime Minister of Canada?"
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+GOOD = json.dumps({"id": "g1", "question": "Who is Japan's foreign minister?", "must_contain": ["kono"],
+                   "sources": [NZ.removesuffix(".txt")], "answerable": True})
+GOOD2 = json.dumps({"id": "g2", "question": "Who is the Prime Minister of Canada?", "answerable": False})
+
+
+def test_bad_lines_are_named_and_the_rest_evaluated(eval_store, tmp_path, seed_run):
+    from bot.evaluation import run_eval
+
+    questions = write_lines(tmp_path / "q.jsonl", [
+        GOOD,
+        '{"id": "broken", "question": "Who',  # line 2: malformed JSON
+        json.dumps({"id": "noq", "answer": "x"}),  # line 3: no question
+        json.dumps({"id": "ghost", "question": "Who is Canada's foreign minister?", "sources": ["no-such-article.txt"]}),
+        GOOD2,
+    ])
+    warnings: list[str] = []
+    run = run_eval(questions, corpus=[CORPUS], out=tmp_path / "out", settings=make_settings(eval_store),
+                   store=eval_store, quiet=True, warn=warnings.append)
+    text = "\n".join(warnings)
+    assert "q.jsonl:2: skipped, not valid JSON" in text
+    assert "q.jsonl:3: skipped, the field 'question' is missing" in text
+    assert "q.jsonl:4: unknown source 'no-such-article.txt'" in text
+    rows = [json.loads(line) for line in (run.out_dir / "results.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["g1", "ghost", "g2"]
+    assert rows[0]["correct"] and "kono" in rows[0]["answer"].lower()  # source given without extension
+    assert run.summary["n_questions"] == 3 and run.summary["hits_at_10"] == 1.0
+
+
+def test_cli_eval_fails_on_a_worse_baseline_and_bad_input(eval_store, tmp_path, seed_run):
+    questions = write_lines(tmp_path / "q.jsonl", [GOOD, GOOD2])
+    better = dict(seed_run[0].summary, accuracy=1.0, refusal_rate=1.0)
+    (tmp_path / "prev.json").write_text(json.dumps(better))
+    runner = CliRunner()
+    args = ["eval", str(questions), "--corpus", str(CORPUS), "--store", str(eval_store)]
+    result = runner.invoke(app, args + ["--out", str(tmp_path / "a"), "--baseline", str(tmp_path / "prev.json"), "--tolerance", "0.05"])
+    assert result.exit_code == 1, result.output
+    assert "| metric | value | baseline | diff |" in result.stdout
+    assert "worse than the baseline" in result.output and "hits_at_1" not in result.output.split("worse than")[-1]
+
+    same = runner.invoke(app, args + ["--out", str(tmp_path / "b"), "--baseline", str(tmp_path / "a")])
+    assert same.exit_code == 0, same.output  # compared with itself: nothing got worse
+
+    missing = runner.invoke(app, ["eval", str(tmp_path / "nope.jsonl"), "--store", str(eval_store)])
+    assert missing.exit_code == 1 and "no question file" in missing.output and "Traceback" not in missing.output
+    judge = runner.invoke(app, args + ["--judge", "--out", str(tmp_path / "c")])
+    assert judge.exit_code == 1 and "--judge needs a generator" in judge.output
