@@ -85,15 +85,19 @@ def ingest(
         else:
             report.unchanged += 1
 
-    # Deleted: articles that came from one of the folders read now but are no longer there.
-    roots = {str(Path(p if Path(p).is_dir() else Path(p).parent).resolve()) for p in paths}
+    # Deleted: articles that came from one of the folders read now but are no longer there, and
+    # records no longer in a dump file read now. An article file given on its own deletes nothing else.
+    roots = {str(Path(p).resolve()) for p in paths if Path(p).is_dir()}
+    files = {str(Path(p).resolve()) for p in paths if Path(p).is_file()}
     current_ids = {d.doc_id for d in loaded.documents}
     unreadable_paths = {problem.split(":", 1)[0] for problem in loaded.problems}
     for doc_id in list(known_hash):
         if doc_id in current_ids:
             continue
         stored = store.article(doc_id)
-        if stored is None or stored.metadata.get("origin") not in roots:
+        if stored is None:
+            continue
+        if stored.metadata.get("origin") not in roots and stored.metadata.get("path") not in files:
             continue
         if stored.metadata.get("path") in unreadable_paths:
             continue  # present but unreadable now: keep the old version rather than lose it

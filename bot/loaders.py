@@ -38,7 +38,8 @@ _MONTHS = {
     for m in names
 }
 _DATE_PREFIX = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b")
-_ISO_DATE = re.compile(r"\b(\d{4})[-/](\d{1,2})[-/](\d{1,2})\b")
+# No \b at the end: "2018-02-01T10:00:00Z" (ISO date-time) must match too.
+_ISO_DATE = re.compile(r"\b(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?!\d)")
 _WRITTEN_DATE = re.compile(
     r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+(\d{1,2}),?\s+(\d{4})\b"
 )
@@ -196,13 +197,14 @@ def load_html_article(path: Path, source: str, origin: str, max_bytes: int) -> D
     )
     canonical = soup.find("link", attrs={"rel": "canonical"}) or soup.find("meta", attrs={"property": "og:url"})
     url = canonical.get("href") or canonical.get("content") if canonical else None
+    # Read before decompose(): decomposing <head> empties these tags' attributes.
+    date_value = parse_date(meta_date.get("content") if meta_date else None)
     for hidden in soup(["script", "style", "noscript", "template", "head", "iframe", "svg"]):
         hidden.decompose()
     lines = [line.strip() for line in soup.get_text("\n").splitlines()]
     text = "\n\n".join(line for line in lines if line)
     if not text:
         raise ValueError("it has no visible text")
-    date_value = parse_date(meta_date.get("content") if meta_date else None)
     return _make_document(
         text, source=source, origin=origin, path=str(path), title=title or _headline(text),
         date_value=date_value or _dateline_date(text), date_from="html meta" if date_value else "dateline",
@@ -212,7 +214,7 @@ def load_html_article(path: Path, source: str, origin: str, max_bytes: int) -> D
 
 def _records(path: Path) -> Iterator[tuple[int, object | Exception]]:
     """(line number, record or the parse error) for a JSONL or JSON dump."""
-    if path.suffix == ".json":
+    if path.suffix.lower() == ".json":
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
@@ -326,4 +328,6 @@ def load_paths(paths: list[Path], max_file_mb: float = 20.0) -> LoadResult:
             except (OSError, ValueError) as err:
                 reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
                 result.problems.append(f"{path}: skipped, {reason}")
+            except Exception as err:  # a parser failing on one odd file must not stop the others
+                result.problems.append(f"{path}: skipped, it could not be read ({type(err).__name__}: {err})")
     return result
