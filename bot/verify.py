@@ -40,6 +40,28 @@ class _Support:
     quote: str
 
 
+_LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+\])+")
+
+
+def _claims(answer: str) -> list[tuple[str, list[int]]]:
+    """(sentence without markers, its markers). Markers written after the full stop ("Sentence. [1]
+    Next.") open the next span when split; they belong to the sentence before them."""
+    out: list[tuple[str, list[int]]] = []
+    for span in split_sentences(answer):
+        text = span.text
+        lead = _LEADING_MARKERS.match(text)
+        if lead and out:
+            out[-1][1].extend(int(m) for m in _MARKER.findall(lead.group(0)))
+            text = text[lead.end():]
+        markers = [int(m) for m in _MARKER.findall(text)]
+        claim = _MARKER.sub("", text).strip()
+        if content_terms(claim):
+            out.append((claim, markers))
+        elif markers and out:  # a lone marker after the last sentence
+            out[-1][1].extend(markers)
+    return out
+
+
 class Verifier:
     def __init__(self, embed_model) -> None:
         self.embed_model = embed_model
@@ -81,11 +103,7 @@ class Verifier:
         cited_key: dict[tuple[str, int, int], int] = {}
         dropped, fixed = [], []
 
-        for span in split_sentences(answer):
-            markers = [int(m) for m in _MARKER.findall(span.text)]
-            claim = _MARKER.sub("", span.text).strip()
-            if not content_terms(claim):
-                continue
+        for claim, markers in _claims(answer):
             valid = [m for m in markers if m in by_number]
             if len(valid) < len(markers):
                 fixed.append(f"removed citation markers {sorted(set(markers) - set(valid))} that match no passage")

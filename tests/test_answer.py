@@ -1,0 +1,132 @@
+"""The answer path on the seed corpus: answers with citations, refusals, follow-ups, bad questions."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import CORPUS, NZ, VOA
+
+from bot.answer import check_question
+from bot.answer_types import QuestionError
+from bot.prompts import load_prompt
+
+
+def article_text(source: str) -> str:
+    # Offsets count characters of the file as written (no newline translation).
+    with open(CORPUS / source, encoding="utf-8", newline="") as fh:
+        return fh.read()
+
+
+def assert_citations_quote_the_articles(answer) -> None:
+    assert answer.citations, answer.text
+    for n, c in enumerate(answer.citations, start=1):
+        assert c.n == n
+        assert f"[{n}]" in answer.text
+        assert c.quote and c.quote == article_text(c.source)[c.start : c.end]
+        assert c.title and isinstance(c.score, float) and c.score > 0
+
+
+# (question, a pattern the answer must contain, the article the quoting citation must come from)
+SEED_QUESTIONS = [
+    ("What did Tillerson urge China and Russia to do?", r"implement United Nations sanctions", VOA),
+    ("According to Tillerson, an estimated how many people on international flights could have been "
+     "endangered by North Korea's most recent missile launch?", r"152,110", VOA),
+    ("Who is Canada's foreign minister?", r"Chrystia Freeland", VOA),
+    ("Who is the State Department's Policy Planning Director mentioned in the coverage?", r"Brian Hook", VOA),
+    ("Who is the senior policy director at the Korea Society?", r"Stephen Noerper", VOA),
+    ("Which Chinese president spoke with Trump by phone, according to Chinese state media?", r"Xi Jinping", VOA),
+    ("Which foreign affairs minister left for Canada on Monday to attend the meetings on North Korea?",
+     r"Winston Peters", NZ),
+    ("What campaign against North Korea did Tillerson call on nations to step up?", r"maximum pressure", NZ),
+    ("What did Tillerson want nations to do about ships conducting illicit trade with North Korea?",
+     r"interdicting ships", NZ),
+    ("How long had it been since North and South Korea last held formal talks?", r"two years", VOA),
+    ("What did Tillerson say North Korea's missile tests pose a real threat to?", r"civilian air traffic", VOA),
+]
+
+
+@pytest.mark.parametrize("question,fact,source", SEED_QUESTIONS, ids=[q[0][:40] for q in SEED_QUESTIONS])
+def test_seed_questions_are_answered_and_cited(qa, question, fact, source):
+    answer = qa.answer(question)
+    assert not answer.refused, answer.text
+    assert re.search(fact, answer.text), answer.text
+    assert_citations_quote_the_articles(answer)
+    quoting = [c for c in answer.citations if re.search(fact, c.quote)]
+    assert quoting and quoting[0].source == source, [(c.source, c.quote) for c in answer.citations]
+    assert set(answer.timings) >= {"retrieve_ms", "total_ms"}
+
+
+def test_citation_fields_of_the_dated_nz_article(qa):
+    answer = qa.answer("What campaign against North Korea did Tillerson call on nations to step up?")
+    nz = [c for c in answer.citations if c.source == NZ]
+    assert nz, answer.citations
+    c = nz[0]
+    assert c.date == "2017-12-25"  # from the "date YYYY-MM-DD" prefix
+    assert c.title == "Tillerson maximum pressure vancouver"  # no headline line: from the file name
+    text = article_text(NZ)
+    assert c.quote == text[c.start : c.end]
+    assert c.quote.startswith("Secretary of State Rex Tillerson called")
+    assert "date 2017-12-25" not in c.quote and "date 2017" not in answer.text
+    assert c.start >= len(" date 2017-12-25 ")
+    public = c.public()
+    assert set(public) >= {"n", "source", "title", "date", "quote", "start", "end", "score"}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who won the 2018 World Cup?",
+        "What is the capital of Australia?",
+        "How do I bake sourdough bread?",
+        "What is the boiling point of water at sea level?",
+    ],
+)
+def test_off_corpus_questions_are_refused_with_closest_matches(qa, question):
+    answer = qa.answer(question)
+    assert answer.refused
+    assert answer.text == load_prompt("refusal")
+    assert answer.citations == []
+    assert answer.closest, "a refusal lists the closest passages"
+    for c in answer.closest:
+        assert c.source in (VOA, NZ)
+        assert c.quote == article_text(c.source)[c.start : c.end]
+
+
+def test_follow_up_question_is_resolved_through_history(qa):
+    first = qa.answer("Who is Canada's foreign minister?")
+    assert "Freeland" in first.text
+    follow_up = qa.answer("What did she say nations must improve?", [(first.question, first.text)])
+    assert not follow_up.refused, follow_up.text
+    # The conversation shaped the retrieval query ...
+    assert "Canada's foreign minister" in follow_up.query
+    # ... and the answer is Freeland's sentence, cited to the VOA article.
+    assert "improve the effectiveness of existing sanctions" in follow_up.text
+    assert_citations_quote_the_articles(follow_up)
+    assert any(c.source == VOA and "Freeland" in c.quote for c in follow_up.citations)
+
+
+def test_follow_up_query_leaves_standalone_questions_alone(qa):
+    history = [("Who is Canada's foreign minister?", "Chrystia Freeland [1]")]
+    question = "Which Chinese president spoke with Trump by phone, according to Chinese state media?"
+    assert qa.answer(question, history).query == question
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "\n\t \n", "\x00\x1b  "])
+def test_empty_question(qa, bad):
+    with pytest.raises(QuestionError, match="the question is empty"):
+        qa.answer(bad)
+
+
+def test_too_long_question(qa):
+    with pytest.raises(QuestionError) as err:
+        qa.answer(("Why did Tillerson go to Vancouver? " * 600)[:20_000])
+    message = str(err.value)
+    assert "characters long" in message
+    assert "limit is 2,000" in message and "BOT_MAX_QUESTION_CHARS" in message
+
+
+def test_question_without_words():
+    with pytest.raises(QuestionError, match="no words to search for"):
+        check_question("?!? ...", 2000)
+    assert check_question("  What\u200b did\n Tillerson   say? ", 2000) == "What did Tillerson say?"

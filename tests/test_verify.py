@@ -1,0 +1,137 @@
+"""The citation verifier on generated answers, good and bad, against passages cut from the seed articles."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import CORPUS, NZ, VOA
+
+from bot.evidence import Passage
+from bot.verify import Verifier
+
+
+def article_text(source: str) -> str:
+    with open(CORPUS / source, encoding="utf-8", newline="") as fh:
+        return fh.read()
+
+
+def paragraph_passage(rank: int, source: str, needle: str) -> Passage:
+    """The paragraph of `source` that holds `needle`, with its real offset in the article."""
+    text = article_text(source)
+    at = text.index(needle)
+    start = text.rfind("\n\n", 0, at)
+    start = 0 if start < 0 else start + 2
+    end = text.find("\n\n", at)
+    end = len(text) if end < 0 else end
+    return Passage(rank=rank, doc_id=source, text=text[start:end], start=start, score=0.5,
+                   metadata={"source": source, "title": source, "date": ""})
+
+
+@pytest.fixture(scope="module")
+def passages():
+    return [
+        paragraph_passage(1, VOA, "The top U.S. diplomat urged China and Russia"),
+        paragraph_passage(2, VOA, "Canadian Foreign Minister Chrystia Freeland told"),
+        paragraph_passage(3, NZ, "Foreign Affairs Minister Winston Peters left for Canada"),
+        paragraph_passage(4, VOA, "President Xi Jinping told Trump"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def verifier(embed_model):
+    return Verifier(embed_model)
+
+
+URGE = "The top U.S. diplomat urged China and Russia to fully implement United Nations sanctions against North Korea"
+IMPROVE = "Freeland said nations must improve the effectiveness of existing sanctions"
+PETERS = "Winston Peters left for Canada on Monday to attend the meetings on North Korea"
+XI = "Xi Jinping told Trump in a phone call there must be efforts to maintain that momentum"
+
+
+def markers(text: str) -> list[int]:
+    return [int(m) for m in re.findall(r"\[(\d+)\]", text)]
+
+
+def assert_quotes_match_articles(verified) -> None:
+    for n, c in enumerate(verified.citations, start=1):
+        assert c.n == n
+        assert c.quote == article_text(c.source)[c.start : c.end]
+
+
+def test_good_answer_keeps_every_sentence(verifier, passages):
+    verified = verifier.verify(f"{URGE} [1]. {IMPROVE} [2].", passages)
+    assert verified.dropped == [] and verified.fixed == []
+    assert URGE in verified.text and IMPROVE in verified.text
+    assert markers(verified.text) == [1, 2]
+    assert [c.source for c in verified.citations] == [VOA, VOA]
+    assert "urged China and Russia" in verified.citations[0].quote
+    assert "Freeland" in verified.citations[1].quote
+    assert_quotes_match_articles(verified)
+
+
+def test_markers_after_the_full_stop_stay_with_their_sentence(verifier, passages):
+    # The extractive answerer's own style: "Sentence. [1] Next sentence. [2]"
+    verified = verifier.verify(f"{URGE}. [1] {IMPROVE}. [2]", passages)
+    assert verified.dropped == [] and verified.fixed == []
+    assert markers(verified.text) == [1, 2]
+    assert "urged China and Russia" in verified.citations[0].quote
+    assert "Freeland" in verified.citations[1].quote
+
+
+def test_invented_sentence_is_dropped(verifier, passages):
+    verified = verifier.verify(f"{URGE} [1]. Sydney is the capital of Australia [1].", passages)
+    assert "Sydney" not in verified.text
+    assert any("Sydney" in d for d in verified.dropped)
+    assert URGE in verified.text and len(verified.citations) == 1
+
+
+def test_out_of_range_marker_is_removed_and_the_sentence_attached(verifier, passages):
+    verified = verifier.verify(f"{URGE} [9].", passages)
+    assert "[9]" not in verified.text and markers(verified.text) == [1]
+    assert any("9" in f for f in verified.fixed)
+    assert "urged China and Russia" in verified.citations[0].quote
+    assert_quotes_match_articles(verified)
+
+
+def test_missing_marker_is_attached_to_the_best_passage(verifier, passages):
+    verified = verifier.verify(f"{PETERS}.", passages)
+    assert markers(verified.text) == [1]
+    assert verified.citations[0].source == NZ and "Winston Peters" in verified.citations[0].quote
+    assert verified.fixed
+    assert_quotes_match_articles(verified)
+
+
+def test_sentence_citing_the_wrong_passage_is_reattached_or_dropped(verifier, passages):
+    verified = verifier.verify(f"{XI} [1]. Freeland said Canada will send troops to Korea [2].", passages)
+    assert markers(verified.text) == [1]
+    assert "Xi Jinping" in verified.citations[0].quote  # moved from passage 1 to passage 4
+    assert "troops" not in verified.text and any("troops" in d for d in verified.dropped)
+    assert_quotes_match_articles(verified)
+
+
+def test_only_cited_passages_are_listed_and_renumbered(verifier, passages):
+    verified = verifier.verify(f"{PETERS} [3]. {XI} [4].", passages)
+    assert markers(verified.text) == [1, 2]
+    assert [c.n for c in verified.citations] == [1, 2]
+    assert verified.citations[0].source == NZ and "Peters" in verified.citations[0].quote
+    assert "Xi Jinping" in verified.citations[1].quote
+    assert_quotes_match_articles(verified)
+
+
+def test_nothing_supported_leaves_nothing(verifier, passages):
+    verified = verifier.verify("Sydney is the capital of Australia [1]. The Eiffel Tower is in Paris.", passages)
+    assert verified.text == "" and verified.citations == []
+    assert len(verified.dropped) == 2
+
+
+def test_works_on_retrieved_passages(verifier, qa):
+    """Passages built by bot.evidence.passages_from from real retrieved nodes."""
+    from bot.evidence import passages_from
+
+    nodes = qa.retriever.retrieve("What did Tillerson urge China and Russia to do?", top_k=5)
+    retrieved = passages_from(nodes)
+    verified = verifier.verify(f"{URGE} [1]. Sydney is the capital of Australia [2].", retrieved)
+    assert URGE in verified.text and "Sydney" not in verified.text
+    assert verified.citations[0].source == VOA
+    assert_quotes_match_articles(verified)
