@@ -4,10 +4,18 @@ Crash safety: documents go through in batches; each batch first removes any chun
 behind (a killed earlier run), then adds its chunks to Chroma, then atomically rewrites the docstore.
 A kill at any point leaves either the old state or chunks that the next run replaces, never duplicates
 or orphans. Chunk ids are deterministic (`<doc id>#<n>`), so a resumed ingest equals a clean one.
+A marker file (bm25.stale) stands from the first change until the BM25 index is rewritten, so a run
+killed before that rewrite has it rebuilt by the next run even when no article changed since.
+
+Test hook: BOT_TEST_KILL_AT=<point>:<n> (see bot.store.kill_point_for_tests) kills the process at
+`batch` (before batch n is embedded), `embedded` (after the n-th embedding call), `chroma-written`
+(batch n in Chroma, docstore not yet written), `write-docstore.json` (halfway through the n-th docstore
+write), `deleted` (after the n-th removed article left Chroma) or `bm25` (before the BM25 rewrite).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,9 +29,24 @@ from llama_index.core.node_parser import SentenceSplitter
 from bot.config import Settings
 from bot.lexical import all_chunks, build_bm25, load_bm25, save_bm25
 from bot.loaders import load_paths
-from bot.store import Store
+from bot.store import Store, kill_point_for_tests, stale_temp_files
 
 BATCH_DOCS = 32
+BM25_STALE = "bm25.stale"
+
+
+def _kill_after_embedding_calls() -> None:
+    """Test hook: count embedding calls (LlamaIndex instrumentation events) for BOT_TEST_KILL_AT=embedded:n."""
+    from llama_index.core.instrumentation import get_dispatcher
+    from llama_index.core.instrumentation.event_handlers import BaseEventHandler
+    from llama_index.core.instrumentation.events.embedding import EmbeddingEndEvent
+
+    class KillAfterEmbedding(BaseEventHandler):
+        def handle(self, event, **kwargs) -> None:
+            if isinstance(event, EmbeddingEndEvent):
+                kill_point_for_tests("embedded")
+
+    get_dispatcher().add_event_handler(KillAfterEmbedding())
 
 
 @dataclass
@@ -72,6 +95,12 @@ def ingest(
     loaded = load_paths(paths, settings.max_file_mb)
     report = IngestReport(problems=loaded.problems, skipped=loaded.skipped)
 
+    if os.environ.get("BOT_TEST_KILL_AT", "").startswith("embedded:"):
+        _kill_after_embedding_calls()
+    for leftover in stale_temp_files(store.folder):  # half-written by a killed run, never renamed in
+        leftover.unlink(missing_ok=True)
+    stale_marker = store.folder / BM25_STALE
+
     docstore = store.docstore
     known = docstore.get_all_document_hashes()  # hash -> doc id
     known_hash = {doc_id: h for h, doc_id in known.items()}
@@ -91,6 +120,7 @@ def ingest(
     files = {str(Path(p).resolve()) for p in paths if Path(p).is_file()}
     current_ids = {d.doc_id for d in loaded.documents}
     unreadable_paths = {problem.split(":", 1)[0] for problem in loaded.problems}
+    to_delete = []
     for doc_id in list(known_hash):
         if doc_id in current_ids:
             continue
@@ -101,7 +131,14 @@ def ingest(
             continue
         if stored.metadata.get("path") in unreadable_paths:
             continue  # present but unreadable now: keep the old version rather than lose it
+        to_delete.append(doc_id)
+    todo = new_docs + changed_docs
+    if todo or to_delete:
+        stale_marker.parent.mkdir(parents=True, exist_ok=True)
+        stale_marker.touch()
+    for doc_id in to_delete:
         _delete_article(store, doc_id)
+        kill_point_for_tests("deleted")
         report.deleted += 1
     if report.deleted:
         store.persist_docstore()
@@ -113,7 +150,6 @@ def ingest(
         docstore_strategy=DocstoreStrategy.UPSERTS,
         disable_cache=True,
     )
-    todo = new_docs + changed_docs
     done = 0
     if progress:
         progress(0, len(todo))
@@ -122,15 +158,19 @@ def ingest(
         for doc in batch:
             # Leftovers from an interrupted run (or the old version) go first: never duplicates.
             store.vector_store.delete(doc.doc_id)
+        kill_point_for_tests("batch")
         pipeline.run(documents=batch)
+        kill_point_for_tests("chroma-written")
         store.persist_docstore()
         done += len(batch)
         if progress:
             progress(done, len(todo))
 
     changed = bool(todo or report.deleted)
-    if changed or load_bm25(store.folder, 1) is None:
+    if changed or stale_marker.exists() or load_bm25(store.folder, 1) is None:
+        kill_point_for_tests("bm25")
         save_bm25(build_bm25(all_chunks(store.collection), settings.top_k), store.folder)
+        stale_marker.unlink(missing_ok=True)
 
     report.added = len(new_docs)
     report.updated = len(changed_docs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,13 +36,39 @@ def embedding_dimension(embed_model: BaseEmbedding) -> int:
     return len(embed_model.get_text_embedding("dimension probe"))
 
 
+_kill_counts: dict[str, int] = {}
+
+
+def kill_point_for_tests(point: str) -> None:
+    """Test hook, not a setting: with BOT_TEST_KILL_AT=<point>:<n> the process SIGKILLs itself the n-th
+    time it reaches <point> (tests/test_interrupted_ingest.py); unset, it costs one environment lookup."""
+    wanted = os.environ.get("BOT_TEST_KILL_AT")
+    if not wanted:
+        return
+    name, _, nth = wanted.rpartition(":")
+    if name != point:
+        return
+    _kill_counts[point] = _kill_counts.get(point, 0) + 1
+    if str(_kill_counts[point]) == nth:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def stale_temp_files(folder: Path) -> list[Path]:
+    """Temporary files a killed write left behind (see atomic_write_text)."""
+    return [p for name in (DOCSTORE_FILE, INFO_FILE) for p in folder.glob(f".{name}.*.tmp")]
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write then rename, so a killed process leaves the old file or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            half = len(text) // 2
+            fh.write(text[:half])
+            fh.flush()
+            kill_point_for_tests(f"write-{path.name}")
+            fh.write(text[half:])
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
