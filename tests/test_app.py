@@ -1,0 +1,241 @@
+"""The Streamlit app's logic with streamlit.testing.v1.AppTest: real store, real embedding model."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from bot.config import PROJECT_DIR
+from conftest import CORPUS, seed_copy
+
+APP = str(PROJECT_DIR / "bot" / "app.py")
+REFUSAL = "The articles don't say"
+XSS_ARTICLE = """Zorblatt Harbor Festival Board Causes a Stir
+
+date 2018-01-20 The Zorblatt harbor festival opened on Saturday with lantern boats and a fish market.
+
+The festival organisers pinned a notice on the festival board that read <script>alert(1)</script> beside \
+<img src=x onerror=alert(2)> and [a festival link](javascript:alert(3)) and **bold claims** on it.
+
+Visitors said the lantern boats were the highlight of the evening.
+"""
+
+
+def plain(markdown: str) -> str:
+    """What the user reads: the markdown with its backslash escapes resolved."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("  \n", "\n")
+
+
+def start(monkeypatch, store, corpus, tmp_path, **env) -> AppTest:
+    monkeypatch.setenv("BOT_STORE", str(store))
+    monkeypatch.setenv("BOT_CORPUS", str(corpus))
+    monkeypatch.setenv("BOT_FEEDBACK_LOG", str(tmp_path / "feedback.jsonl"))
+    for name, value in env.items():
+        monkeypatch.setenv(name, str(value))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input(key="chat").set_value(question).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def assistant(at: AppTest):
+    return [m for m in at.chat_message if m.name == "assistant"]
+
+
+def answer_text(message) -> str:
+    return plain(message.markdown[0].value)
+
+
+def html_bodies(message) -> list[str]:
+    return [h.value for h in message.get("html")]
+
+
+@pytest.fixture(scope="module")
+def seed_folder(tmp_path_factory):
+    """One corpus folder (and feedback log folder) for the seed-store tests: same settings, so the app's
+    cached QA and example questions are reused between them, as between browser sessions."""
+    folder = tmp_path_factory.mktemp("app-seed")
+    corpus = seed_copy(folder)
+    shutil.copy(CORPUS / "questions.jsonl", corpus / "questions.jsonl")
+    return folder
+
+
+@pytest.fixture
+def seed_app(monkeypatch, seed_store, seed_folder):
+    settings, _ = seed_store
+    log = seed_folder / "feedback.jsonl"
+    log.unlink(missing_ok=True)
+    return start(monkeypatch, settings.store, seed_folder / "articles", seed_folder)
+
+
+def test_question_gets_streamed_answer_with_citations_and_highlighted_passages(seed_app):
+    at = seed_app
+    assert at.metric[0].label == "Articles" and at.metric[0].value == "2"
+    assert at.metric[1].label == "Chunks" and int(at.metric[1].value) > 0
+    assert any("Last ingest: 20" in c.value for c in at.sidebar.caption)
+    assert "extractive" in at.sidebar.markdown[0].value and "MiniLM" in plain(at.sidebar.markdown[0].value)
+
+    ask(at, "What did Tillerson urge China and Russia to do?")
+    (msg,) = assistant(at)
+    text = answer_text(msg)
+    assert "China and Russia" in text and "[1]" in text
+    assert msg.expander[0].label.startswith("Sources")
+    bodies = html_bodies(msg)
+    assert len(bodies) == text.count("[") >= 1
+    first = bodies[0]
+    assert "[1]" in first and "Vancouver" in first and "voa-vancouver-talks-pressuring-north-korea.txt" in first
+    quote = re.search(r"<mark>(.*?)</mark>", first).group(1)
+    assert "urged China and Russia" in quote
+    assert at.button(key=f"open-{at.session_state['messages'][-1]['id']}-cite-1").label.startswith("Open the article")
+    assert "extractive answerer" in msg.caption[0].value
+
+
+def test_example_questions_on_first_load_can_be_clicked(seed_app):
+    at = seed_app
+    examples = [b for b in at.button if b.key and b.key.startswith("example-")]
+    assert 1 <= len(examples) <= 3
+    question = plain(examples[0].label)
+    examples[0].click().run()
+    assert not at.exception
+    (user,) = [m for m in at.chat_message if m.name == "user"]
+    assert plain(user.markdown[0].value) == question
+    (msg,) = assistant(at)
+    assert "[1]" in answer_text(msg)
+    assert not [b for b in at.button if b.key and b.key.startswith("example-")]  # examples gone once chatting
+
+
+def test_refusal_shows_closest_passages_labelled_not_an_answer(seed_app):
+    at = ask(seed_app, "Who won the 2018 World Cup?")
+    (msg,) = assistant(at)
+    assert answer_text(msg).startswith(REFUSAL)
+    assert "[1]" not in answer_text(msg)
+    labels = [e.label for e in msg.expander]
+    assert labels == ["Closest passages — these do not answer the question"]
+    bodies = html_bodies(msg)
+    assert bodies and all("not an answer" in b and "<mark>" in b for b in bodies)
+
+
+def test_follow_up_uses_the_conversation_and_new_chat_clears_it(seed_app):
+    at = ask(seed_app, "Who is South Korea's foreign minister?")
+    assert "Kang Kyung-wha" in answer_text(assistant(at)[0])
+    ask(at, "How did she describe the talks with the North?")
+    first, second = assistant(at)
+    assert "Kang Kyung-wha" in answer_text(second) and "[1]" in answer_text(second)
+    # the follow-up was searched together with the previous turn (the CLI's mechanism)
+    assert "South Korea's foreign minister" in at.session_state["messages"][-1]["answer"].query
+    assert len(at.chat_message) == 4
+
+    at.button(key="new-chat").click().run()
+    assert not at.exception
+    assert len(at.chat_message) == 0
+    assert [b for b in at.button if b.key and b.key.startswith("example-")]
+    ask(at, "How did she describe the talks with the North?")
+    assert "South Korea's foreign minister" not in at.session_state["messages"][-1]["answer"].query
+
+
+def test_feedback_is_appended_with_question_answer_citations_and_settings(seed_app, seed_folder):
+    at = seed_app
+    at.slider(key="top_k").set_value(5).run()
+    ask(at, "What did Tillerson urge China and Russia to do?")
+    at.feedback[0].set_value(1).run()
+    assert not at.exception
+    ask(at, "Who won the 2018 World Cup?")
+    at.feedback[1].set_value(0).run()
+    lines = (seed_folder / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
+    up, down = (json.loads(line) for line in lines)
+    assert up["rating"] == "up" and up["question"] == "What did Tillerson urge China and Russia to do?"
+    assert "[1]" in up["answer"] and up["citations"][0]["source"].startswith("voa-")
+    assert up["citations"][0]["quote"] in up["answer"]
+    assert up["settings"]["top_k"] == 5 and up["settings"]["strictness"] == 1.0
+    assert up["settings"]["answerer"] == "extractive"
+    assert down["rating"] == "down" and down["refused"] is True and down["citations"] == []
+    assert down["closest"] and down["settings"]["history_turns"] == 1
+
+
+def test_bad_question_is_a_readable_error_and_the_chat_stays_usable(seed_app):
+    at = ask(seed_app, "?? !!")
+    assert "no words to search for" in at.error[0].value
+    ask(at, "What did Tillerson urge China and Russia to do?")
+    assert "[1]" in answer_text(assistant(at)[-1])
+
+
+def test_article_text_is_escaped_in_answer_and_passages(monkeypatch, tmp_path, embed_model):
+    from bot.ingest import ingest
+    from conftest import make_settings
+    from bot.store import open_store
+
+    corpus = seed_copy(tmp_path)
+    (corpus / "zorblatt.txt").write_text(XSS_ARTICLE, encoding="utf-8")
+    store = open_store(make_settings(tmp_path / "store"), embed_model, writable=True)
+    ingest(store, [corpus], embed_model)
+    at = start(monkeypatch, tmp_path / "store", corpus, tmp_path)
+    ask(at, "What notice did the Zorblatt festival organisers pin on the festival board?")
+    (msg,) = assistant(at)
+    raw = msg.markdown[0].value
+    # every markup character reaches markdown backslash-escaped, so it renders as text
+    assert "<script>" not in raw and "](" not in raw and "**" not in raw and r"\<script\>" in raw
+    assert "<script>alert(1)</script>" in plain(raw)
+    body = "".join(html_bodies(msg))
+    assert "<script>" not in body and "<img" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "&lt;img src=x onerror=alert(2)&gt;" in body
+
+
+def test_empty_store_offers_one_action_then_uploads_are_ingested(monkeypatch, tmp_path):
+    corpus = seed_copy(tmp_path)
+    at = start(monkeypatch, tmp_path / "empty-store", corpus, tmp_path, BOT_MAX_UPLOAD_MB=1)
+    assert not at.error
+    assert "The index is empty" in at.info[0].value
+    (action,) = [b for b in at.main.button]
+    assert action.label == "Ingest the bundled corpus"
+    assert at.chat_input[0].disabled
+
+    action.click().run()
+    assert not at.exception
+    assert at.metric[0].value == "2"
+    assert "Ingested" in at.success[0].value
+    assert not at.chat_input(key="chat").disabled
+
+    article = (
+        "Lantern Boats Light Up Kelvingrove Harbour\n\n"
+        "date 2018-02-03 The Kelvingrove harbour lantern parade drew 4,200 visitors on Saturday evening, "
+        "the harbour master said.\n\nThe parade's lantern boats were built by local schools.\n"
+    )
+    at.file_uploader[0].upload("lantern parade.md", article.encode(), "text/markdown").run()
+    assert not at.exception
+    assert (corpus / "lantern-parade.md").read_text(encoding="utf-8") == article
+    assert at.metric[0].value == "3"
+    assert any("Added lantern-parade.md" in s.value for s in at.success)
+    assert not at.file_uploader[0].value  # a fresh uploader, nothing ingested twice
+
+    ask(at, "How many visitors did the Kelvingrove harbour lantern parade draw?")
+    msg = assistant(at)[-1]
+    assert "4,200" in answer_text(msg)
+    assert "lantern-parade.md" in html_bodies(msg)[0]
+
+    at.file_uploader[0].upload("huge.txt", b"word " * 250_000, "text/plain").run()
+    assert not at.exception
+    assert any("over the 1 MB upload limit" in e.value for e in at.error)
+    assert not (corpus / "huge.txt").exists()
+
+
+def test_unreadable_index_is_a_readable_error(monkeypatch, tmp_path, embed_model):
+    from bot.ingest import ingest
+    from bot.store import open_store
+    from conftest import make_settings
+
+    corpus = seed_copy(tmp_path)
+    store = open_store(make_settings(tmp_path / "store"), embed_model, writable=True)
+    ingest(store, [corpus], embed_model)
+    (tmp_path / "store" / "docstore.json").write_text("{ not json", encoding="utf-8")
+    at = start(monkeypatch, tmp_path / "store", corpus, tmp_path)
+    assert "The index cannot be opened" in at.error[0].value and "docstore" in at.error[0].value
+    assert "bot ingest --rebuild" in at.error[0].value
