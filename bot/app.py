@@ -86,8 +86,8 @@ def describe_error(err: Exception) -> str:
     from bot.models import ModelConfigError
     from bot.store import StoreError
 
-    if isinstance(err, (QuestionError, StoreError, ModelConfigError)):
-        return str(err)
+    if isinstance(err, (QuestionError, StoreError, ModelConfigError)) or type(err).__module__.startswith("bot."):
+        return str(err)  # the project's own errors are written to be read by a user
     text = str(err).strip() or type(err).__name__
     low = f"{type(err).__name__} {text}".lower()
     if "locked" in low:
@@ -191,7 +191,7 @@ def render_message(qa, msg: dict, log_path: Path) -> None:
         return
     with st.chat_message("assistant"):
         if msg.get("error"):
-            st.error(msg["error"])
+            st.error(escape_markdown(msg["error"]))
             return
         answer: Answer = msg["answer"]
         st.markdown(escape_markdown(answer.text))
@@ -225,7 +225,7 @@ def answer_question(qa, question: str, top_k: int, strictness: float, log_path: 
             if not isinstance(err, QuestionError):
                 log.exception("answering failed")
             msg["error"] = f"Could not answer: {describe_error(err)}"
-            st.error(msg["error"])
+            st.error(escape_markdown(msg["error"]))
             ss.messages.append(msg)
             return
         msg["answer"] = result["answer"]
@@ -396,7 +396,7 @@ def main() -> None:
     top_k, strictness = sidebar(settings, qa, store_error)
 
     for kind, text in ss.notices:
-        getattr(st, kind)(text)
+        getattr(st, kind)(escape_markdown(text))  # file names and paths are shown as typed
     ss.notices = []
 
     if empty:
@@ -407,7 +407,7 @@ def main() -> None:
         st.chat_input("Ask about the articles", disabled=True)
         return
     if qa is None:
-        st.error(f"The index cannot be opened: {store_error}")
+        st.error(f"The index cannot be opened: {escape_markdown(store_error)}")
         st.chat_input("Ask about the articles", key="chat", disabled=True)
         if st.button("Try again", key="retry"):
             get_qa.clear()

@@ -163,7 +163,7 @@ def test_feedback_is_appended_with_question_answer_citations_and_settings(seed_a
 
 def test_bad_question_is_a_readable_error_and_the_chat_stays_usable(seed_app):
     at = ask(seed_app, "?? !!")
-    assert "no words to search for" in at.error[0].value
+    assert "no words to search for" in plain(at.error[0].value)
     ask(at, "What did Tillerson urge China and Russia to do?")
     assert "[1]" in answer_text(assistant(at)[-1])
 
@@ -213,7 +213,7 @@ def test_empty_store_offers_one_action_then_uploads_are_ingested(monkeypatch, tm
     assert not at.exception
     assert (corpus / "lantern-parade.md").read_text(encoding="utf-8") == article
     assert at.metric[0].value == "3"
-    assert any("Added lantern-parade.md" in s.value for s in at.success)
+    assert any("Added lantern-parade.md" in plain(s.value) for s in at.success)
     assert not at.file_uploader[0].value  # a fresh uploader, nothing ingested twice
 
     ask(at, "How many visitors did the Kelvingrove harbour lantern parade draw?")
@@ -223,7 +223,7 @@ def test_empty_store_offers_one_action_then_uploads_are_ingested(monkeypatch, tm
 
     at.file_uploader[0].upload("huge.txt", b"word " * 250_000, "text/plain").run()
     assert not at.exception
-    assert any("over the 1 MB upload limit" in e.value for e in at.error)
+    assert any("over the 1 MB upload limit" in plain(e.value) for e in at.error)
     assert not (corpus / "huge.txt").exists()
 
 
@@ -237,5 +237,19 @@ def test_unreadable_index_is_a_readable_error(monkeypatch, tmp_path, embed_model
     ingest(store, [corpus], embed_model)
     (tmp_path / "store" / "docstore.json").write_text("{ not json", encoding="utf-8")
     at = start(monkeypatch, tmp_path / "store", corpus, tmp_path)
-    assert "The index cannot be opened" in at.error[0].value and "docstore" in at.error[0].value
-    assert "bot ingest --rebuild" in at.error[0].value
+    message = plain(at.error[0].value)
+    assert "The index cannot be opened" in message and "docstore" in message
+    assert "bot ingest --rebuild" in message
+
+
+def test_model_server_down_is_a_readable_error_and_the_chat_stays_usable(monkeypatch, seed_store, tmp_path):
+    settings, _ = seed_store
+    at = start(monkeypatch, settings.store, seed_copy(tmp_path), tmp_path, BOT_ANSWERER="openai-compatible",
+               BOT_LLM_BASE_URL="http://127.0.0.1:9/v1", BOT_LLM_MODEL="local-model", BOT_LLM_RETRIES=0,
+               BOT_LLM_CONNECT_TIMEOUT=1)
+    assert "openai-compatible" in plain(at.sidebar.markdown[0].value)
+    ask(at, "What did Tillerson urge China and Russia to do?")
+    assert "cannot reach the model server" in plain(at.error[0].value)
+    ask(at, "Who is Canada's foreign minister?")
+    assert len(at.error) == 2 and len(at.chat_message) == 4  # both turns kept, input still there
+    assert not at.chat_input(key="chat").disabled
