@@ -86,7 +86,7 @@ GOOD = json.dumps({"id": "g1", "question": "Who is Japan's foreign minister?", "
 GOOD2 = json.dumps({"id": "g2", "question": "Who is the Prime Minister of Canada?", "answerable": False})
 
 
-def test_bad_lines_are_named_and_the_rest_evaluated(eval_store, tmp_path, seed_run):
+def test_bad_lines_are_named_and_the_rest_evaluated(eval_store, tmp_path):
     from bot.evaluation import run_eval
 
     questions = write_lines(tmp_path / "q.jsonl", [
@@ -109,21 +109,28 @@ def test_bad_lines_are_named_and_the_rest_evaluated(eval_store, tmp_path, seed_r
     assert run.summary["n_questions"] == 3 and run.summary["hits_at_10"] == 1.0
 
 
-def test_cli_eval_fails_on_a_worse_baseline_and_bad_input(eval_store, tmp_path, seed_run):
+def test_cli_eval_fails_on_a_worse_baseline_and_bad_input(eval_store, tmp_path):
     questions = write_lines(tmp_path / "q.jsonl", [GOOD, GOOD2])
-    better = dict(seed_run[0].summary, accuracy=1.0, refusal_rate=1.0)
-    (tmp_path / "prev.json").write_text(json.dumps(better))
     runner = CliRunner()
     args = ["eval", str(questions), "--corpus", str(CORPUS), "--store", str(eval_store)]
-    result = runner.invoke(app, args + ["--out", str(tmp_path / "a"), "--baseline", str(tmp_path / "prev.json"), "--tolerance", "0.05"])
-    assert result.exit_code == 1, result.output
-    assert "| metric | value | baseline | diff |" in result.stdout
-    assert "worse than the baseline" in result.output and "hits_at_1" not in result.output.split("worse than")[-1]
+    first = runner.invoke(app, args + ["--out", str(tmp_path / "a")])
+    assert first.exit_code == 0, first.output
+    assert "| accuracy |" in first.stdout
+    now = json.loads((tmp_path / "a" / "summary.json").read_text())
+    # A baseline that was better on two metrics (lower false refusals, higher MRR) by 0.5.
+    better = dict(now, false_refusal_rate=now["false_refusal_rate"] - 0.5, mrr_at_10=now["mrr_at_10"] + 0.5)
+    (tmp_path / "prev.json").write_text(json.dumps(better))
+    worse = runner.invoke(app, args + ["--out", str(tmp_path / "b"), "--baseline", str(tmp_path / "prev.json")])
+    assert worse.exit_code == 1, worse.output
+    assert "| metric | value | baseline | diff |" in worse.stdout and "+0.500 worse" in worse.stdout
+    assert "-0.500 worse" in worse.stdout
+    verdict = " ".join(worse.output.split("worse than the baseline")[-1].split())
+    assert verdict == "by more than 0.01: mrr_at_10, false_refusal_rate"
 
-    same = runner.invoke(app, args + ["--out", str(tmp_path / "b"), "--baseline", str(tmp_path / "a")])
+    same = runner.invoke(app, args + ["--out", str(tmp_path / "c"), "--baseline", str(tmp_path / "a")])
     assert same.exit_code == 0, same.output  # compared with itself: nothing got worse
 
     missing = runner.invoke(app, ["eval", str(tmp_path / "nope.jsonl"), "--store", str(eval_store)])
     assert missing.exit_code == 1 and "no question file" in missing.output and "Traceback" not in missing.output
-    judge = runner.invoke(app, args + ["--judge", "--out", str(tmp_path / "c")])
+    judge = runner.invoke(app, args + ["--judge", "--out", str(tmp_path / "d")])
     assert judge.exit_code == 1 and "--judge needs a generator" in judge.output
