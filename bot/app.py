@@ -258,7 +258,7 @@ def ingest_bundled(settings: Settings) -> None:
         log.exception("ingest failed")
         st.session_state.notices.append(("error", f"Ingest failed: {describe_error(err)}"))
         return
-    st.session_state.notices.append(("success", f"Ingested {settings.corpus}: {report.summary()}"))
+    st.session_state.notices.append(("success", f"Ingested {settings.corpus}: {report.summary()}."))
     for problem in report.problems:
         st.session_state.notices.append(("warning", problem))
 
@@ -305,7 +305,7 @@ def add_uploads(settings: Settings, files) -> None:
                                  f"{describe_error(err)}"))
         return
     names = ", ".join(p.name for p in saved)
-    notices.append(("success", f"Added {names} to {settings.corpus}. {report.summary()}"))
+    notices.append(("success", f"Added {names} to {settings.corpus}. Ingest: {report.summary()}."))
     for problem in report.problems:
         notices.append(("warning", problem))
 

@@ -176,8 +176,9 @@ def ui_command(ctx: typer.Context, store: Optional[Path] = StoreOption):
         env["BOT_STORE"] = str(store.expanduser().resolve())
     app_path = Path(__file__).resolve().with_name("app.py")
     args = [sys.executable, "-m", "streamlit", "run", str(app_path)]
-    if not any(a.startswith("--browser.gatherUsageStats") for a in ctx.args):
-        args.append("--browser.gatherUsageStats=false")  # offline by default: no usage pings
+    for option in ("--browser.gatherUsageStats", "--server.showEmailPrompt"):
+        if not any(a.startswith(option) for a in ctx.args):
+            args.append(f"{option}=false")  # offline by default: no usage pings, no email prompt
     args += list(ctx.args)
     console.print(startup_line(settings_for(store)), style="dim", highlight=False)
     sys.stdout.flush()
