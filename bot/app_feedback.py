@@ -21,7 +21,7 @@ def feedback_path(settings: Settings) -> Path:
 def feedback_record(rating: int | None, answer: Answer, used: dict) -> dict:
     return {
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "rating": {1: "up", 0: "down"}.get(rating, None) if rating is not None else None,
+        "rating": {1: "up", 0: "down"}.get(rating),  # st.feedback("thumbs"): 1 up, 0 down
         "question": answer.question,
         "answer": answer.text,
         "refused": answer.refused,
