@@ -115,7 +115,9 @@ def ask(question: str) -> None:
 
 
 def history() -> list[tuple[str, str]]:
-    return [(m["answer"].question, m["answer"].text) for m in st.session_state.messages if m.get("answer")]
+    """(question, answer) per answered turn, as `bot chat` builds it: a refusal contributes no text."""
+    return [(m["answer"].question, "" if m["answer"].refused else m["answer"].text)
+            for m in st.session_state.messages if m.get("answer")]
 
 
 def find_message(msg_id: str) -> dict | None:
