@@ -10,13 +10,14 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.answer_types import Answer, QuestionError
 from bot.config import Settings, get_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Question answering over news articles, with citations.")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # messages stay one line in logs and pipes
 out = Console(soft_wrap=True)
 
 StoreOption = typer.Option(None, "--store", envvar="BOT_STORE", help="Chroma store folder (default: data/store).")
@@ -31,7 +32,7 @@ def settings_for(store: Optional[Path], **overrides) -> Settings:
 
 
 def fail(message: str, code: int = 1) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -96,7 +97,7 @@ def ingest_command(
     targets = list(paths) if paths else [settings.corpus]
     report = run_ingest(settings, targets, rebuild=rebuild)
     for problem in report.problems:
-        console.print(f"[yellow]warning:[/] {problem}", highlight=False)
+        console.print(f"[yellow]warning:[/] {escape(problem)}", highlight=False)
     out.print(report.summary(), highlight=False)
     if report.problems and not (report.added or report.updated or report.unchanged):
         raise typer.Exit(1)
@@ -110,19 +111,19 @@ def _qa(settings: Settings):
 
 def print_answer(answer: Answer) -> None:
     if answer.refused:
-        out.print(answer.text, highlight=False)
+        out.print(answer.text, highlight=False, markup=False)
         if answer.closest:
             out.print("\nClosest matches (these do not answer the question):", style="dim")
             for c in answer.closest:
-                out.print(f"  - {c.title} ({c.date or 'no date'}, {c.source}): \"{c.quote}\"", style="dim", highlight=False)
+                out.print(f"  - {c.title} ({c.date or 'no date'}, {c.source}): \"{c.quote}\"", style="dim", highlight=False, markup=False)
         return
-    out.print(answer.text, highlight=False)
+    out.print(answer.text, highlight=False, markup=False)
     out.print()
     for c in answer.citations:
         out.print(f"[{c.n}] {c.title} — {c.date or 'no date'} — {c.source} (chars {c.start}-{c.end})", highlight=False, markup=False)
-        out.print(f"    \"{c.quote}\"", style="dim", highlight=False)
+        out.print(f"    \"{c.quote}\"", style="dim", highlight=False, markup=False)
     for note in answer.notes:
-        out.print(f"note: {note}", style="dim", highlight=False)
+        out.print(f"note: {note}", style="dim", highlight=False, markup=False)
 
 
 @app.command("ask")
@@ -134,9 +135,12 @@ def ask_command(
     top_k: Optional[int] = typer.Option(None, "--top-k", min=1, max=100, help="Passages to answer from."),
 ):
     """Answer one question with citations, or refuse when the articles don't say."""
+    from bot.answer import check_question
+
     settings = settings_for(store)
+    check_question(question, settings.max_question_chars)  # a bad question fails before any loading
     if not as_json:
-        console.print(startup_line(settings), style="dim", highlight=False)
+        console.print(startup_line(settings), style="dim", highlight=False, markup=False)
     answer = _qa(settings).answer(question, top_k=top_k)
     if as_json:
         out.print_json(json.dumps(answer.to_json(), ensure_ascii=False))
@@ -149,7 +153,7 @@ def ask_command(
 def chat_command(store: Optional[Path] = StoreOption):
     """Ask questions in a loop; follow-ups use the conversation. Empty line or Ctrl-D ends."""
     settings = settings_for(store)
-    console.print(startup_line(settings), style="dim", highlight=False)
+    console.print(startup_line(settings), style="dim", highlight=False, markup=False)
     qa = _qa(settings)
     history: list[tuple[str, str]] = []
     while True:
@@ -162,10 +166,11 @@ def chat_command(store: Optional[Path] = StoreOption):
         try:
             answer = qa.answer(question.strip(), history)
         except QuestionError as err:
-            console.print(f"[yellow]{err}[/]", highlight=False)
+            console.print(f"error: {err}", style="yellow", markup=False, highlight=False)
             continue
         print_answer(answer)
-        history.append((answer.question, answer.text))
+        # A refusal's fixed sentence would only add noise to the next follow-up's search.
+        history.append((answer.question, "" if answer.refused else answer.text))
 
 
 @app.command("ui", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

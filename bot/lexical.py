@@ -47,7 +47,7 @@ def save_bm25(retriever: BM25Retriever | None, folder: Path) -> None:
     tmp = folder / f".{BM25_DIR}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    retriever.persist(str(tmp))
+    retriever.persist(str(tmp), show_progress=False)  # no bm25s bar on the terminal
     old = folder / f".{BM25_DIR}.old"
     shutil.rmtree(old, ignore_errors=True)
     if target.exists():
