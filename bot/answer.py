@@ -87,15 +87,18 @@ class QA:
 
     def stream(
         self, question: str, history: History | None = None, *, top_k: int | None = None,
-        strictness: float = 1.0,
+        strictness: float = 1.0, as_of: object = None,
     ) -> Iterator[str | Answer]:
-        """Yield pieces of the answer text as they are ready, then the finished Answer."""
+        """Yield pieces of the answer text as they are ready, then the finished Answer.
+
+        `as_of`: the date the question is asked on (YYYY-MM-DD); newer articles near it rank higher.
+        Default: the newest article's date in the store."""
         started = time.perf_counter()
         question = check_question(question, self.settings.max_question_chars)
         k = top_k or self.settings.top_k
         query = retrieval_query(question, history)
 
-        nodes = self.retriever.retrieve(query, top_k=max(k, EVAL_DEPTH))
+        nodes = self.retriever.retrieve(query, top_k=max(k, EVAL_DEPTH), as_of=as_of)
         retrieved_ms = (time.perf_counter() - started) * 1000
         passages = passages_from(nodes)
         retrieved = list(dict.fromkeys(p.source for p in passages))

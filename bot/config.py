@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     # --- retrieval and the evidence gate
     top_k: int = Field(8, ge=1, le=100, description="chunks handed to the answerer")
     retriever: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    fusion_dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="dense share of the fused score (BM25 gets the rest)")
+    retrieval_depth: int = Field(60, ge=10, le=500, description="chunks each retriever returns before fusion")
+    recency_weight: float = Field(0.5, ge=0.0, le=5.0, description="article-score bonus for articles published near the question's date")
+    recency_days: float = Field(30.0, gt=0, description="days over which that bonus decays (e-folding)")
     # The gate refuses unless the best answer sentence clears BOTH bars (calibrated by `bot eval`).
     min_sentence_similarity: float = Field(0.42, description="cosine of question vs best sentence")
     min_term_overlap: float = Field(0.34, description="share of question content words found in the evidence")
