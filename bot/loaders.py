@@ -7,6 +7,7 @@ A problem with one file or record is reported and never stops the others.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import re
@@ -132,10 +133,19 @@ def _read_text(path: Path, max_bytes: int) -> str:
             f"the file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit (BOT_MAX_FILE_MB)"
         )
     raw = path.read_bytes()
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # "Unicode" text from Windows editors
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ValueError("it starts like UTF-16 text but does not decode as UTF-16; save it as UTF-8") from None
+        if not text.strip():
+            raise ValueError("the file has only white space")
+        return text
     if b"\x00" in raw[:8192]:
         raise ValueError("it looks binary (it has NUL bytes), not a text article")
     try:
-        text = raw.decode("utf-8-sig")
+        # A byte-order mark becomes a space (not dropped) so offsets match the file read as UTF-8.
+        text = raw.decode("utf-8").replace("\ufeff", " ", 1) if raw.startswith(codecs.BOM_UTF8) else raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ValueError(
             f"it is not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start}); save it as UTF-8"

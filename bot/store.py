@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import tempfile
 from dataclasses import dataclass
@@ -172,6 +173,9 @@ def open_store(
             pass
         (folder / DOCSTORE_FILE).unlink(missing_ok=True)
         (folder / INFO_FILE).unlink(missing_ok=True)
+        from bot.lexical import BM25_DIR
+
+        shutil.rmtree(folder / BM25_DIR, ignore_errors=True)  # else its old chunks outlive the rebuild
     try:
         collection = client.get_collection(name, embedding_function=None)
     except Exception:

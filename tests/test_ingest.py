@@ -8,6 +8,7 @@ import pytest
 from conftest import NZ, VOA, make_settings, seed_copy
 
 from bot.ingest import ingest, make_splitter
+from bot.lexical import load_bm25
 from bot.loaders import load_paths
 from bot.retrieve import Retriever
 from bot.store import EmbeddingMismatchError, StoreError, open_store
@@ -158,6 +159,7 @@ def test_embedding_model_mismatch_says_how_to_rebuild(tmp_path, embed_model):
 
     rebuilt = open_store(settings, embed_model, writable=True, rebuild=True)
     assert rebuilt.chunk_count() == 0 and rebuilt.article_count() == 0
+    assert load_bm25(rebuilt.folder, 5) is None  # no lexical index of the old chunks either
     assert ingest(rebuilt, [seed_copy(tmp_path)], embed_model).added == 2
     assert open_store(settings, embed_model).article_count() == 2
 

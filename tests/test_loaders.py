@@ -94,6 +94,21 @@ def test_bad_files_are_reported_by_name_and_the_rest_is_read(tmp_path):
     assert not any("picture.png" in p for p in result.problems)
 
 
+def test_byte_order_marks(tmp_path):
+    body = "Ferry service resumes\n\nThe ferry to Quillon Island resumed service on Monday.\n"
+    (tmp_path / "bom8.txt").write_bytes(b"\xef\xbb\xbf" + body.encode("utf-8"))
+    (tmp_path / "utf16.txt").write_bytes(body.encode("utf-16"))  # with its BOM, as Windows editors save it
+    result = load_paths([tmp_path])
+    assert result.problems == []
+    docs = _by_source(result)
+    for name in ("bom8.txt", "utf16.txt"):
+        assert docs[name].metadata["title"] == "Ferry service resumes"
+    # Offsets in the text are offsets in the file as Python reads it.
+    as_read = (tmp_path / "bom8.txt").read_text(encoding="utf-8")
+    at = as_read.index("The ferry")
+    assert docs["bom8.txt"].text[at : at + 9] == "The ferry"
+
+
 def test_jsonl_dump_bad_lines_missing_text_and_duplicate_ids(tmp_path):
     good = {"id": "a1", "url": "https://example.org/a1", "title": "Dam opens", "published": "2018-02-01T10:00:00Z",
             "authors": ["B. Reporter"], "text": "The new dam opened on Thursday."}
