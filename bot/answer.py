@@ -47,6 +47,11 @@ def check_question(question: object, max_chars: int) -> str:
             "(BOT_MAX_QUESTION_CHARS). Ask it in fewer words."
         )
     if not content_terms(cleaned):
+        if any(ch.isalpha() and not ch.isascii() for ch in cleaned):  # e.g. Chinese: no word the search can use
+            raise QuestionError(
+                "the question has no words the search can use: it reads words in Latin letters, and the "
+                "articles are in English; ask in English"
+            )
         raise QuestionError("the question has no words to search for: ask about a person, place or event")
     return cleaned
 

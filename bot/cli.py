@@ -20,6 +20,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Question ans
 console = Console(stderr=True, soft_wrap=True)  # messages stay one line in logs and pipes
 out = Console(soft_wrap=True)
 
+SHOW_SKIPPED = 20  # skipped files listed one a line by `bot ingest`; the rest are counted
 StoreOption = typer.Option(None, "--store", envvar="BOT_STORE", help="Chroma store folder (default: data/store).")
 
 
@@ -36,9 +37,21 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def settings_problem(err) -> str:
+    """A settings ValidationError as one line: which variable and what is wrong, never its value (keys)."""
+    parts = []
+    for e in err.errors():
+        name = str(e["loc"][0]) if e.get("loc") else "?"
+        env = name if name.isupper() else f"BOT_{name.upper()}"
+        parts.append(f"{env}: {e['msg']}")
+    return "invalid setting " + "; ".join(parts) + " (see .env.example)"
+
+
 def _friendly_errors(func):
     """Known failures become one readable line; nothing prints a traceback at a user."""
     import functools
+
+    from pydantic import ValidationError
 
     from bot.models import ModelConfigError
     from bot.store import StoreError
@@ -49,6 +62,10 @@ def _friendly_errors(func):
             return func(*args, **kwargs)
         except (StoreError, ModelConfigError, QuestionError) as err:
             fail(str(err))
+        except ValidationError as err:  # a bad value in the environment or .env
+            if err.title != "Settings":
+                raise
+            fail(settings_problem(err))
         except KeyboardInterrupt:
             fail("interrupted; nothing half-written was kept, run the command again to finish", 130)
 
@@ -98,6 +115,10 @@ def ingest_command(
     report = run_ingest(settings, targets, rebuild=rebuild)
     for problem in report.problems:
         console.print(f"[yellow]warning:[/] {escape(problem)}", highlight=False)
+    for skipped in report.skipped[:SHOW_SKIPPED]:  # e.g. images and PDFs in the folder: listed, not read
+        console.print(f"skipped: {skipped}", style="dim", highlight=False, markup=False)
+    if len(report.skipped) > SHOW_SKIPPED:
+        console.print(f"skipped: {len(report.skipped) - SHOW_SKIPPED} more files", style="dim", highlight=False)
     out.print(report.summary(), highlight=False)
     if report.problems and not (report.added or report.updated or report.unchanged):
         raise typer.Exit(1)

@@ -130,7 +130,7 @@ def _read_text(path: Path, max_bytes: int) -> str:
         raise ValueError("the file is empty")
     if size > max_bytes:
         raise ValueError(
-            f"the file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit (BOT_MAX_FILE_MB)"
+            f"the file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB limit (BOT_MAX_FILE_MB)"
         )
     raw = path.read_bytes()
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # "Unicode" text from Windows editors
@@ -324,6 +324,10 @@ def load_paths(paths: list[Path], max_file_mb: float = 20.0) -> LoadResult:
             suffix = path.suffix.lower()
             if suffix not in SUPPORTED_SUFFIXES:
                 result.skipped.append(f"{path}: not an article type ({', '.join(sorted(SUPPORTED_SUFFIXES))})")
+                continue
+            if not path.is_file():  # reading a pipe or device would hang or never end
+                reason = "a link to a file that does not exist" if path.is_symlink() else "not a regular file (a pipe, device or socket)"
+                result.problems.append(f"{path}: skipped, it is {reason}")
                 continue
             try:
                 if suffix in DUMP_SUFFIXES:
