@@ -251,13 +251,16 @@ def bench_command(
     questions: Optional[Path] = typer.Option(None, "--questions", help="Questions for the latency runs (default: corpus/questions.jsonl)."),
     store: Optional[Path] = typer.Option(None, "--store", help="A new or empty folder for the fresh store (default: a temporary one)."),
     out_file: Optional[Path] = typer.Option(None, "--out", help="JSON file for the numbers (default: eval-runs/bench-<time>.json)."),
+    embed_sample: int = typer.Option(0, "--embed-sample", min=0, help="Time the embedding model alone on the first N chunks (default: all)."),
+    limit: int = typer.Option(0, "--limit", min=0, help="Time only the first N questions (default: all)."),
 ):
     """Ingest into a fresh store and measure speed: ingest, re-ingest, retrieval, answers, memory."""
     from bot.bench import BenchError, run_bench
 
     settings = settings_for(None)
     try:
-        result = run_bench(settings, corpus=corpus, questions=questions, store=store, out=out_file)
+        result = run_bench(settings, corpus=corpus, questions=questions, store=store, out=out_file,
+                           embed_sample=embed_sample, limit=limit)
     except BenchError as err:
         fail(str(err))
     out.print(result.table, highlight=False, markup=False)

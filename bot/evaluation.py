@@ -135,7 +135,15 @@ def git_commit() -> str | None:
         done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
         return None
-    return done.stdout.strip() or None
+    commit = done.stdout.strip()
+    if not commit:
+        return None
+    try:
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "bot", "prompts"], cwd=PROJECT_DIR,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        dirty = ""
+    return commit + ("-dirty" if dirty else "")
 
 
 def settings_summary(settings: Settings, embed_model) -> dict:
