@@ -12,6 +12,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from conftest import CORPUS, make_settings, seed_copy
 
 THREADS = 20
@@ -39,9 +41,14 @@ def key(answer) -> tuple:
     )
 
 
-def test_twenty_simultaneous_questions_each_get_their_own_answer(qa):
+@pytest.fixture(scope="module")
+def alone(qa) -> dict:
+    """Every seed question answered one at a time: the reference for the concurrent runs."""
+    return {q["id"]: qa.answer(q["question"]) for q in seed_questions()}
+
+
+def test_twenty_simultaneous_questions_each_get_their_own_answer(qa, alone):
     chosen = seed_questions()[:THREADS]
-    alone = {q["id"]: qa.answer(q["question"]) for q in chosen}  # one at a time, the reference
     right_alone = sum(correct(q, alone[q["id"]]) for q in chosen)
     assert right_alone >= 10, f"only {right_alone} of {THREADS} seed questions are answered correctly"
 
@@ -116,3 +123,111 @@ def test_questions_keep_working_while_another_process_ingests(tmp_path, embed_mo
     assert not after.refused and "Tulloch" in after.text, after.text
     assert {c.source for c in after.citations} == {"orkney-lighthouse.txt"}
     print(f"\n{len(asked)} answers while another process ingested; the new article answered afterwards")
+
+
+# --------------------------------------------------------------------------- 10 browser sessions at once
+SESSIONS = 10
+MESSAGE = '[data-testid="stChatMessageContent"]'
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory, embed_model):
+    """`streamlit run bot/app.py` over a private seed store, as a user runs it."""
+    import urllib.request
+
+    from bot.ingest import ingest
+    from bot.store import open_store
+
+    folder = tmp_path_factory.mktemp("sessions")
+    corpus = seed_copy(folder)
+    ingest(open_store(make_settings(folder / "store"), embed_model, writable=True), [corpus], embed_model)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    env.update(BOT_STORE=str(folder / "store"), BOT_CORPUS=str(corpus), TOKENIZERS_PARALLELISM="false",
+               BOT_FEEDBACK_LOG=str(folder / "feedback.jsonl"))
+    log_path = folder / "streamlit.log"
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(Path(__file__).parent.parent / "bot" / "app.py"),
+             "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, log_path.read_text()[-3000:]
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, log_path.read_text()[-3000:]
+            time.sleep(0.3)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        assert "Traceback" not in log_path.read_text(errors="replace"), log_path.read_text()[-3000:]
+
+
+def test_ten_browser_sessions_at_once_keep_their_own_chats(app_server, alone):
+    from playwright.sync_api import expect, sync_playwright
+
+    # Two questions per session, each answered correctly by the bot on its own (the reference).
+    usable = [q for q in seed_questions() if correct(q, alone[q["id"]])]
+    assert len(usable) >= 2 * SESSIONS, f"only {len(usable)} seed questions are answered correctly"
+    plan = [usable[i :: SESSIONS][:2] for i in range(SESSIONS)]
+    wait_ms = 180_000
+    expect.set_options(timeout=wait_ms)
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+        )
+        try:
+            pages = []
+            for _ in range(SESSIONS):  # one context each: separate cookies, separate Streamlit sessions
+                page = browser.new_context().new_page()
+                page.set_default_timeout(wait_ms)
+                page.goto(app_server)
+                pages.append(page)
+            for page in pages:
+                expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible()
+            for turn in range(2):
+                for page, questions in zip(pages, plan):  # all sessions ask before any answer is awaited
+                    box = page.get_by_test_id("stChatInputTextArea")
+                    box.fill(questions[turn]["question"])
+                    box.press("Enter")
+                for page in pages:  # an answer is complete when its feedback thumbs are drawn
+                    expect(page.get_by_test_id("stFeedback")).to_have_count(turn + 1)
+            for n, (page, questions) in enumerate(zip(pages, plan)):
+                messages = page.locator(MESSAGE)
+                expect(messages).to_have_count(4)
+                for turn, question in enumerate(questions):
+                    assert messages.nth(2 * turn).inner_text().strip() == question["question"]
+                    answer = messages.nth(2 * turn + 1).get_by_test_id("stMarkdownContainer").first.inner_text()
+                    for pattern in question["must_contain"]:
+                        assert re.search(pattern, answer, re.I), (n, question["id"], answer)
+                    assert "[1]" in answer
+                body = page.locator("body").inner_text()
+                for other in plan[:n] + plan[n + 1 :]:  # no other session's question shows here
+                    for q in other:
+                        assert q["question"] not in body, (n, q["id"])
+        finally:
+            browser.close()
+    print(f"\n{SESSIONS} browser sessions x 2 questions at once: each chat kept its own questions and answers")
