@@ -4,10 +4,13 @@ lists these cases and the messages."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -233,3 +236,66 @@ def test_file_size_cap_is_a_setting(tmp_path):
     assert run.returncode == 0 and "added 2," in run.stdout
     (warning,) = lines(run.stderr, "warning:")
     assert "big.txt: skipped, the file is 2.0 MB, over the 1 MB limit (BOT_MAX_FILE_MB)" in warning
+
+
+# --------------------------------------------------------------------------- secrets never printed
+SECRETS = {"OPENAI_API_KEY": "sk-test-SECRET123", "BOT_LLM_API_KEY": "sk-llm-SECRET456",
+           "CHROMA_TOKEN": "chroma-SECRET789"}
+
+
+class _EchoesTheKey(http.server.BaseHTTPRequestHandler):
+    """A model server that fails (status from the URL: /401/v1, /400/v1, /500/v1) and, like some real
+    ones, quotes the key it was sent in its error message."""
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+        body = json.dumps({"error": {"message": f"Incorrect API key provided: {key}", "type": "error"}}).encode()
+        self.send_response(int(self.path.strip("/").split("/")[0]))
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST
+
+    def log_message(self, *args):
+        pass
+
+
+def test_keys_never_appear_in_output_or_errors(seed_store):
+    settings, _ = seed_store
+    store = str(settings.store)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EchoesTheKey)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    echo = f"http://127.0.0.1:{server.server_address[1]}"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]  # nothing listens there once the socket is closed
+    question = "Who is Canada's foreign minister?"
+    generator = {"BOT_ANSWERER": "openai-compatible", "BOT_LLM_MODEL": "m", "BOT_LLM_RETRIES": "0",
+                 "BOT_LLM_CONNECT_TIMEOUT": "2"}
+    runs = {
+        "server down": (generator | {"BOT_LLM_BASE_URL": f"http://127.0.0.1:{closed}/v1"}, True),
+        "key rejected": ({"BOT_ANSWERER": "openai", "OPENAI_BASE_URL": f"{echo}/401/v1", "BOT_LLM_RETRIES": "0"}, True),
+        "bad request": (generator | {"BOT_LLM_BASE_URL": f"{echo}/400/v1"}, True),
+        "server error": (generator | {"BOT_LLM_BASE_URL": f"{echo}/500/v1"}, True),
+        "chroma server down": ({"CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": str(closed)}, True),
+        "key set, extractive": ({}, False),
+    }
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            futures = {name: pool.submit(bot, "ask", question, "--store", store, env=SECRETS | env)
+                       for name, (env, _) in runs.items()}
+            results = {name: f.result() for name, f in futures.items()}
+    finally:
+        server.shutdown()
+    for name, run in results.items():
+        output = run.stdout + run.stderr
+        for secret in SECRETS.values():
+            assert secret not in output and secret[-9:] not in output, (name, output[-1500:])
+        if runs[name][1]:
+            one_error(run)
+        else:
+            assert run.returncode == 0 and "Freeland" in run.stdout
+            assert "OPENAI_API_KEY is set but not used" in run.stderr
