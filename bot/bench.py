@@ -63,7 +63,7 @@ def run_bench(
 
     from bot.answer import QA, retrieval_query
     from bot.cli import run_ingest
-    from bot.evaluation import EvalError, read_questions
+    from bot.evaluation import EvalError, as_of, read_questions
     from bot.lexical import all_chunks
     from bot.models import make_embed_model
 
@@ -108,11 +108,11 @@ def run_bench(
         retrieve_ms, answer_ms = [], []
         for q in asked:
             t0 = time.perf_counter()
-            qa.retriever.retrieve(retrieval_query(q.question, q.history), top_k=settings.top_k)
+            qa.retriever.retrieve(retrieval_query(q.question, q.history), top_k=settings.top_k, **as_of(q))
             retrieve_ms.append((time.perf_counter() - t0) * 1000)
             t0 = time.perf_counter()
             try:
-                qa.answer(q.question, q.history)
+                qa.answer(q.question, q.history, **as_of(q))
             except Exception:  # a question the bot rejects is not timed
                 continue
             answer_ms.append((time.perf_counter() - t0) * 1000)

@@ -41,6 +41,7 @@ class EvalQuestion:
     sources: list[str] = field(default_factory=list)  # as written in the file
     answerable: bool = True
     history: list[tuple[str, str]] | None = None
+    question_date: str | None = None  # when the question is asked; newer articles near it rank higher
     known_sources: list[str] = field(default_factory=list)  # article ids found in the store
 
 
@@ -109,6 +110,8 @@ def read_questions(path: Path) -> tuple[list[EvalQuestion], list[str]]:
                 q.history = [(t[0], t[1]) for t in history]
             else:
                 warnings.append(f"{where}: 'history' should be a list of [user, assistant] pairs; asked without it")
+        if record.get("question_date"):
+            q.question_date = str(record["question_date"])
         questions.append(q)
     return questions, warnings
 
@@ -342,6 +345,11 @@ def run_baselines(qa, questions: list[EvalQuestion], settings: Settings, corpus:
     return results
 
 
+def as_of(q: EvalQuestion) -> dict:
+    """The answer path's `as_of` option for a question that has a date (rtqa-dev's `question_date`)."""
+    return {"as_of": q.question_date} if q.question_date else {}
+
+
 def run_eval(
     questions_path: Path,
     corpus: list[Path] | None = None,
@@ -393,7 +401,7 @@ def run_eval(
             warn(w)
         q.known_sources = aliases.canonical(q.sources)
 
-    started = datetime.now(timezone.utc)
+    started, commit = datetime.now(timezone.utc), git_commit()
     out_dir = Path(out) if out else EVAL_RUNS / started.strftime("%Y%m%d-%H%M%S")
     out_dir.mkdir(parents=True, exist_ok=True)
     outcomes: list[Outcome] = []
@@ -403,7 +411,7 @@ def run_eval(
         for q in bar.track(questions, description="eval"):
             t0 = time.perf_counter()
             try:
-                answer = qa.answer(q.question, q.history)
+                answer = qa.answer(q.question, q.history, **as_of(q))
             except QuestionError as err:
                 w = f"{Path(questions_path).name}:{q.line}: skipped, the bot rejects the question: {err}"
                 warnings.append(w)
@@ -448,7 +456,7 @@ def run_eval(
         summary["baselines"] = run_baselines(qa, questions, settings, corpus, aliases, quiet, warn, baseline_stores)
     summary["run"] = {
         "date": started.isoformat(timespec="seconds"),
-        "commit": git_commit(),
+        "commit": commit,
         "questions_file": str(Path(questions_path).resolve()),
         "corpus": [str(p.resolve()) for p in corpus],
         "store": str(settings.store),
