@@ -102,6 +102,10 @@ class QA:
         question = check_question(question, self.settings.max_question_chars)
         k = top_k or self.settings.top_k
         query = retrieval_query(question, history)
+        if history and self.settings.answerer != "extractive":  # a generator: LlamaIndex's condense step
+            from bot.generate import condense_query
+
+            query = condense_query(self, question, history, fallback=query)
 
         nodes = self.retriever.retrieve(query, top_k=max(k, EVAL_DEPTH), as_of=as_of)
         retrieved_ms = (time.perf_counter() - started) * 1000
@@ -116,6 +120,10 @@ class QA:
             answer.text = self.refusal
             answer.closest = self._closest(scored, answer_passages)
             yield answer.text
+        elif self.settings.answerer != "extractive":  # a generator writes it; only verified sentences show
+            from bot.generate import generate
+
+            yield from generate(self, question, answer_passages, answer, scored)
         else:
             chosen = self._choose(scored)
             pieces = []

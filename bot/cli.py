@@ -73,9 +73,18 @@ def _friendly_errors(func):
 
 
 def startup_line(settings: Settings) -> str:
-    line = f"answerer: {settings.answerer}; embeddings: {settings.embed}; store: {settings.store}"
+    """Which answerer, embeddings and store are in use; says so when a key is set but not used."""
+    from bot.models import SMALL_MODEL_WARNING, describe_answerer
+
+    embeddings = settings.embed if settings.embed == "minilm" else f"{settings.embed} ({settings.embed_model})"
+    store = str(settings.store)
+    if settings.chroma_host:
+        store = f"Chroma server {settings.chroma_host}:{settings.chroma_port} (docstore in {settings.store})"
+    line = f"answerer: {describe_answerer(settings)}; embeddings: {embeddings}; store: {store}"
     if settings.answerer == "extractive" and settings.openai_api_key:
         line += " (OPENAI_API_KEY is set but not used: set BOT_ANSWERER=openai to use it)"
+    if settings.answerer == "gguf" and settings.gguf_path is None:
+        line += f"; warning: {SMALL_MODEL_WARNING}"
     return line
 
 

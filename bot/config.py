@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     llm_connect_timeout: float = 5.0
     llm_retries: int = 2
     gguf_path: Path | None = None
+    llm_threads: int | None = Field(None, ge=1, le=256, description="CPU threads for a gguf model (unset: llama.cpp's choice)")
     openai_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("OPENAI_API_KEY", "BOT_OPENAI_API_KEY")
     )

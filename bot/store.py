@@ -137,8 +137,15 @@ def _client(settings: Settings, folder: Path, writable: bool) -> Any:
         headers = {}
         if settings.chroma_token:
             headers["Authorization"] = f"Bearer {settings.chroma_token.get_secret_value()}"
+        if writable:
+            _check_writable(folder)  # the docstore and the BM25 index stay in the local store folder
+        from chromadb.config import Settings as ChromaSettings
+
         try:
-            client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, headers=headers)
+            client = chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, headers=headers,
+                settings=ChromaSettings(anonymized_telemetry=False),
+            )
             client.heartbeat()
         except Exception as err:  # chromadb raises several types for a server that is not there
             raise StoreError(
@@ -156,6 +163,34 @@ def _client(settings: Settings, folder: Path, writable: bool) -> Any:
     return chromadb.PersistentClient(
         path=str(folder / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
     )
+
+
+class ServerCollection:
+    """A Chroma server's collection whose lost connection (a server stopped mid-session) becomes a
+    StoreError that says what to do, instead of an httpx traceback."""
+
+    def __init__(self, collection: Any, where: str) -> None:
+        self._collection, self._where = collection, where
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._collection, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            import httpx
+
+            try:
+                return attr(*args, **kwargs)
+            except httpx.TransportError as err:
+                host, _, port = self._where.rpartition(":")
+                raise StoreError(
+                    f"lost the connection to the Chroma server at {self._where} ({type(err).__name__}): "
+                    f"is it still running? Start it again with `chroma run --path DIR --host {host} "
+                    f"--port {port}` (same DIR: the data is kept) and retry"
+                ) from None
+
+        return call
 
 
 def open_store(
@@ -184,6 +219,8 @@ def open_store(
         collection = client.create_collection(
             name, metadata=wanted, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )
+    if settings.chroma_host:
+        collection = ServerCollection(collection, f"{settings.chroma_host}:{settings.chroma_port}")
     found = {k: (collection.metadata or {}).get(k) for k in wanted}
     if found != wanted:
         raise EmbeddingMismatchError(
