@@ -182,6 +182,8 @@ def ask_command(
 @_friendly_errors
 def chat_command(store: Optional[Path] = StoreOption):
     """Ask questions in a loop; follow-ups use the conversation. Empty line or Ctrl-D ends."""
+    from bot.models import ModelServerError
+
     settings = settings_for(store)
     console.print(startup_line(settings), style="dim", highlight=False, markup=False)
     qa = _qa(settings)
@@ -195,7 +197,7 @@ def chat_command(store: Optional[Path] = StoreOption):
             break
         try:
             answer = qa.answer(question.strip(), history)
-        except QuestionError as err:
+        except (QuestionError, ModelServerError) as err:  # say what failed; the chat goes on
             console.print(f"error: {err}", style="yellow", markup=False, highlight=False)
             continue
         print_answer(answer)

@@ -298,6 +298,8 @@ def model_server_url(settings: Settings) -> str:
 def server_error(err: BaseException, where: str, model: str, timeout: float, retries: int,
                  secret: str | None = None) -> BaseException:
     """A readable ModelServerError for a failed request; `err` itself when it is not a server failure."""
+    import json
+
     import httpx
     import openai
 
@@ -315,6 +317,9 @@ def server_error(err: BaseException, where: str, model: str, timeout: float, ret
         msg = (f"the model server at {where} does not know model '{model}' (HTTP 404): check "
                "BOT_LLM_MODEL / BOT_EMBED_MODEL against the server's model list, and that the URL ends "
                "in /v1")
+    elif isinstance(err, json.JSONDecodeError):  # a broken chunk in the token stream
+        msg = (f"the model server at {where} sent a malformed reply (not valid JSON: {err.msg}); is it an "
+               "OpenAI-compatible server, and is the URL right?")
     elif isinstance(err, openai.RateLimitError):
         msg = f"the model server at {where} is still rate-limiting (HTTP 429) after {tries}: wait and ask again"
     elif isinstance(err, openai.APIStatusError) and err.status_code >= 500:
