@@ -282,7 +282,9 @@ class Generator:
         answer.refused = True
         answer.text = self.refusal
         answer.closest = closest()
-        if not stream.said_refusal:
+        if stream.said_refusal:
+            answer.notes.append("the model said the articles don't say")
+        else:
             answer.notes.append("no sentence of the model's answer was supported by the passages")
         yield answer.text
 
