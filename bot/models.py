@@ -267,9 +267,7 @@ def make_llm(settings: Settings):
         return _openai_llm(settings)
     if settings.answerer == "openai-compatible":
         return _openai_compatible_llm(settings)
-    path = gguf_path(settings)
-    if settings.gguf_path is None:
-        log.warning(SMALL_MODEL_WARNING)
+    path = gguf_path(settings)  # the small-model warning goes in the startup line and the answer's notes
     return _gguf_llm(str(path), settings.llm_context_window, settings.llm_max_tokens, settings.llm_threads)
 
 
