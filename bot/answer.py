@@ -8,6 +8,7 @@ shown only after the citation verifier has checked every sentence.
 from __future__ import annotations
 
 import re
+import threading
 import time
 import unicodedata
 from typing import Iterator, Sequence
@@ -19,7 +20,7 @@ from bot.models import make_embed_model
 from bot.prompts import load_prompt
 from bot.retrieve import Retriever
 from bot.store import Store, open_store
-from bot.text import content_terms
+from bot.text import content_terms, split_sentences
 
 History = Sequence[tuple[str, str]]
 EVAL_DEPTH = 10  # chunks retrieved at least, so article-level Hits@10 can be measured
@@ -71,6 +72,12 @@ def retrieval_query(question: str, history: History | None) -> str:
     return f"{question} {last_question} {_MARKERS.sub('', last_answer)[:400]}".strip()
 
 
+# NLTK (stopwords, sentence tokenizer) fails to import when several threads load it at once
+# (ImportError: partially initialized module 'nltk.tokenize'): the first questions of
+# simultaneous browser sessions did.
+_FIRST_USE = threading.Lock()
+
+
 class QA:
     """Answers questions over one store. Thread-safe; build once and share."""
 
@@ -80,6 +87,8 @@ class QA:
         self.store = store or open_store(self.settings, self.embed_model)
         self.retriever = Retriever(self.store, self.embed_model, self.settings)
         self.refusal = load_prompt("refusal")
+        with _FIRST_USE:  # NLTK loads here, one thread at a time, not in simultaneous first questions
+            split_sentences(" ".join(content_terms("Warm up the stopwords. And the sentence tokenizer.")))
 
     # --- public API
     def answer(self, question: str, history: History | None = None, **options) -> Answer:

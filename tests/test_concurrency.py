@@ -43,8 +43,8 @@ def key(answer) -> tuple:
 
 @pytest.fixture(scope="module")
 def alone(qa) -> dict:
-    """Every seed question answered one at a time: the reference for the concurrent runs."""
-    return {q["id"]: qa.answer(q["question"]) for q in seed_questions()}
+    """The first 20 seed questions answered one at a time: the reference for the concurrent runs."""
+    return {q["id"]: qa.answer(q["question"]) for q in seed_questions()[:THREADS]}
 
 
 def test_twenty_simultaneous_questions_each_get_their_own_answer(qa, alone):
@@ -187,10 +187,9 @@ def app_server(tmp_path_factory, embed_model):
 def test_ten_browser_sessions_at_once_keep_their_own_chats(app_server, alone):
     from playwright.sync_api import expect, sync_playwright
 
-    # Two questions per session, each answered correctly by the bot on its own (the reference).
-    usable = [q for q in seed_questions() if correct(q, alone[q["id"]])]
-    assert len(usable) >= 2 * SESSIONS, f"only {len(usable)} seed questions are answered correctly"
-    plan = [usable[i :: SESSIONS][:2] for i in range(SESSIONS)]
+    # Two questions per session; each must get the answer the bot gives it on its own (the reference).
+    questions = seed_questions()[: 2 * SESSIONS]
+    plan = [questions[i :: SESSIONS] for i in range(SESSIONS)]
     wait_ms = 180_000
     expect.set_options(timeout=wait_ms)
 
@@ -221,9 +220,10 @@ def test_ten_browser_sessions_at_once_keep_their_own_chats(app_server, alone):
                 for turn, question in enumerate(questions):
                     assert messages.nth(2 * turn).inner_text().strip() == question["question"]
                     answer = messages.nth(2 * turn + 1).get_by_test_id("stMarkdownContainer").first.inner_text()
-                    for pattern in question["must_contain"]:
-                        assert re.search(pattern, answer, re.I), (n, question["id"], answer)
-                    assert "[1]" in answer
+                    reference = alone[question["id"]]
+                    assert " ".join(answer.split()) == " ".join(reference.text.split()), (n, question["id"], answer)
+                    if correct(question, reference):
+                        assert all(re.search(p, answer, re.I) for p in question["must_contain"])
                 body = page.locator("body").inner_text()
                 for other in plan[:n] + plan[n + 1 :]:  # no other session's question shows here
                     for q in other:
@@ -231,3 +231,44 @@ def test_ten_browser_sessions_at_once_keep_their_own_chats(app_server, alone):
         finally:
             browser.close()
     print(f"\n{SESSIONS} browser sessions x 2 questions at once: each chat kept its own questions and answers")
+
+
+FIRST_QUESTIONS = r'''
+import sys, threading
+from pathlib import Path
+from bot.answer import QA
+from bot.config import Settings
+from bot.evidence import Passage
+from bot.verify import Verifier
+qa = QA(Settings(_env_file=None, store=Path(sys.argv[1])))
+verifier = Verifier(qa.embed_model)
+article = qa.store.article("voa-vancouver-talks-pressuring-north-korea.txt")
+passage = Passage(rank=1, doc_id=article.doc_id, text=article.text[:1500], start=0, score=1.0,
+                  metadata=dict(article.metadata))
+errors, start = [], threading.Barrier(10)
+def work(n):
+    start.wait()
+    try:
+        if n % 2:  # a new session's question
+            assert "Freeland" in qa.answer("Who is Canada's foreign minister?").text
+        else:  # another session's generated answer being verified
+            verifier.verify("Tillerson met ministers in Vancouver [1]. They discussed sanctions [1].", [passage])
+    except Exception as err:
+        errors.append(f"{type(err).__name__}: {err}")
+threads = [threading.Thread(target=work, args=(n,)) for n in range(10)]
+for t in threads: t.start()
+for t in threads: t.join()
+print("errors:", len(errors), errors[:2])
+'''
+
+
+def test_first_questions_of_a_fresh_process_arrive_together(seed_store):
+    """A just-started app whose first ten requests come at once. NLTK (stopwords, sentence tokenizer)
+    broke when first imported by several threads ('partially initialized module nltk.tokenize'), and
+    stayed broken for the process; QA now loads it when it is built."""
+    settings, _ = seed_store
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    run = subprocess.run([sys.executable, "-c", FIRST_QUESTIONS, str(settings.store)], env=env, cwd="/",
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "errors: 0 []" in run.stdout, run.stdout[-2000:]
