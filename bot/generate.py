@@ -338,6 +338,9 @@ def condense_query(qa, question: str, history, fallback: str) -> str:
             lock.release()
     lines = [line.strip().strip('"').strip() for line in (text or "").splitlines() if line.strip()]
     condensed = lines[0][:400] if lines else ""
-    if not content_terms(condensed):
+    # A small model may return noise ("[User 0003]"): use the rewrite only if it names something from
+    # the conversation, else the word-folding fallback.
+    said = set(content_terms(question + " " + " ".join(f"{q} {a}" for q, a in history)))
+    if not set(content_terms(condensed)) & said:
         return fallback
     return condensed

@@ -145,7 +145,8 @@ def assert_only_verified(pieces: list[str], answer: Answer, store, embed_model) 
     assert "".join(pieces) == answer.text
     if answer.refused:  # the small model's reply was all invented or cut off: each drop is explained
         assert answer.citations == [] and answer.text.startswith("The articles don't say")
-        assert any(n.startswith("dropped") or "no sentence" in n or "model said" in n for n in answer.notes)
+        if answer.answerer != "extractive":  # the generator ran (not the evidence gate's refusal)
+            assert any(n.startswith("dropped") or "no sentence" in n or "model said" in n for n in answer.notes)
         return
     verifier = Verifier(embed_model)
     by_n = {c.n: c for c in answer.citations}
@@ -181,7 +182,7 @@ def test_openai_compatible_server_streams_a_verified_answer(seed_store, embed_mo
 
     # A follow-up goes through LlamaIndex's condense step with the same model.
     pieces, follow = run(qa, FOLLOW_UP, history=[(answer.question, answer.text)])
-    assert follow.query and follow.query != FOLLOW_UP
+    assert follow.query and follow.query != FOLLOW_UP  # the condensed question, or the folded fallback
     assert_only_verified(pieces, follow, seed_store[1], embed_model)
 
 
