@@ -178,6 +178,7 @@ class VerifiedStream:
                 self.citations.append(replace(c, n=self._numbers[key]))
             local[c.n] = self._numbers[key]
         text = _MARKER.sub(lambda m: f"[{local.get(int(m.group(1)), m.group(1))}]", verified.text)
+        text = _normalise(text)  # "... nation [1]." not "... nation. [1]": the marker stays in its sentence
         self.shown.append(text)
         return text if len(self.shown) == 1 else " " + text
 
