@@ -21,6 +21,7 @@ from bot.prompts import load_prompt
 from bot.retrieve import Retriever
 from bot.store import Store, open_store
 from bot.text import content_terms, split_sentences
+from bot.verify import addressed_to_model
 
 History = Sequence[tuple[str, str]]
 EVAL_DEPTH = 10  # chunks retrieved at least, so article-level Hits@10 can be measured
@@ -121,7 +122,10 @@ class QA:
         passages = passages_from(nodes)
         retrieved = list(dict.fromkeys(p.source for p in passages))
         answer_passages = passages[:k]
-        scored = score_sentences(question, query, candidate_sentences(answer_passages), self.embed_model)
+        candidates = candidate_sentences(answer_passages)
+        # A sentence addressed to a model (a prompt injection in an article) is never an answer either.
+        candidates = [c for c in candidates if not addressed_to_model(c.text)]
+        scored = score_sentences(question, query, candidates, self.embed_model)
 
         answer = Answer(question=question, text="", retrieved=retrieved, query=query)
         if not self._passes_gate(scored, strictness):

@@ -71,6 +71,11 @@ def _claims(answer: str) -> list[tuple[str, list[int]]]:
     return out
 
 
+def addressed_to_model(sentence: str) -> bool:
+    """True for a sentence that talks to an AI model instead of reporting (see _TO_THE_MODEL)."""
+    return bool(_TO_THE_MODEL.search(sentence))
+
+
 class Verifier:
     def __init__(self, embed_model) -> None:
         self.embed_model = embed_model
