@@ -17,6 +17,7 @@ from pydantic import PrivateAttr
 MODEL_NAME = "all-MiniLM-L6-v2-onnx-int8"
 DIMENSION = 384
 MAX_TOKENS = 256
+SORTED_BATCH = 32  # texts per ONNX run: bounds memory (padding x batch) on long inputs
 TOKENIZER_PATH = Path(__file__).parent / "models" / "all-MiniLM-L6-v2" / "tokenizer.json"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 
@@ -87,6 +88,15 @@ class MiniLMEmbedding(BaseEmbedding):
         """Embed texts as a (n, 384) float32 array of unit vectors."""
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
+        # Similar lengths batched together: each batch is padded only to its own longest text.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
+        for begin in range(0, len(order), SORTED_BATCH):
+            chosen = order[begin : begin + SORTED_BATCH]
+            out[chosen] = self._embed_batch([texts[i] for i in chosen])
+        return out
+
+    def _embed_batch(self, texts: List[str]) -> np.ndarray:
         with self._lock:
             encodings = self._tokenizer.encode_batch([t if t.strip() else " " for t in texts])
             ids = np.array([e.ids for e in encodings], dtype=np.int64)
