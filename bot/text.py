@@ -65,12 +65,13 @@ def words(text: str) -> list[str]:
 
 def stem(word: str) -> str:
     """A light stemmer: enough to match 'sanctions' with 'sanction' or 'urged' with 'urge'."""
-    for suffix in ("ing", "ies", "ed", "es", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
     if word.endswith("'s"):
-        return word[:-2]
-    return word
+        word = word[:-2]
+    for suffix in ("ing", "ies", "ed", "es", "s"):
+        if len(word) >= len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    # "urge" and "urged" both become "urg"
+    return word[:-1] if len(word) >= 4 and word.endswith("e") else word
 
 
 def content_terms(text: str) -> list[str]:
