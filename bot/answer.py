@@ -11,16 +11,21 @@ import re
 import threading
 import time
 import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterator, Sequence
 
+from bot.answer_model import DEFAULT, AnswerModel
 from bot.answer_types import Answer, Citation, QuestionError
 from bot.config import Settings, get_settings
+from bot.conflicts import find_conflict
 from bot.evidence import Passage, Sentence, candidate_sentences, passages_from, score_sentences
-from bot.models import make_embed_model
+from bot.models import ModelConfigError, make_embed_model
+from bot.sentence_features import expected_answer_type
 from bot.prompts import load_prompt
 from bot.retrieve import Retriever
 from bot.store import Store, open_store
-from bot.text import content_terms, split_sentences
+from bot.text import Span, content_terms, split_sentences
 from bot.verify import addressed_to_model
 
 History = Sequence[tuple[str, str]]
@@ -79,6 +84,15 @@ def retrieval_query(question: str, history: History | None) -> str:
 _FIRST_USE = threading.Lock()
 
 
+@dataclass
+class Evidence:
+    query: str  # the retrieval query (the question with the conversation folded in)
+    passages: list[Passage]  # every retrieved chunk, best article first
+    answer_passages: list[Passage]  # the top-k the answer is drawn from
+    scored: list[Sentence]  # their sentences, best answer first
+    retrieved_ms: float
+
+
 class QA:
     """Answers questions over one store. Thread-safe; build once and share."""
 
@@ -88,6 +102,8 @@ class QA:
         self.store = store or open_store(self.settings, self.embed_model)
         self.retriever = Retriever(self.store, self.embed_model, self.settings)
         self.refusal = load_prompt("refusal")
+        self.answer_model = load_answer_model(self.settings)
+        self.conflict_note = load_prompt("conflict_note")
         with _FIRST_USE:  # NLTK loads here, one thread at a time, not in simultaneous first questions
             split_sentences(" ".join(content_terms("Warm up the stopwords. And the sentence tokenizer.")))
 
@@ -110,22 +126,10 @@ class QA:
         Default: the newest article's date in the store."""
         started = time.perf_counter()
         question = check_question(question, self.settings.max_question_chars)
-        k = top_k or self.settings.top_k
-        query = retrieval_query(question, history)
-        if history and self.settings.answerer != "extractive":  # a generator: LlamaIndex's condense step
-            from bot.generate import condense_query
-
-            query = condense_query(self, question, history, fallback=query)
-
-        nodes = self.retriever.retrieve(query, top_k=max(k, EVAL_DEPTH), as_of=as_of)
-        retrieved_ms = (time.perf_counter() - started) * 1000
-        passages = passages_from(nodes)
-        retrieved = list(dict.fromkeys(p.source for p in passages))
-        answer_passages = passages[:k]
-        candidates = candidate_sentences(answer_passages)
-        # A sentence addressed to a model (a prompt injection in an article) is never an answer either.
-        candidates = [c for c in candidates if not addressed_to_model(c.text)]
-        scored = score_sentences(question, query, candidates, self.embed_model)
+        ev = self.evidence(question, history, top_k=top_k, as_of=as_of)
+        scored, answer_passages, query = ev.scored, ev.answer_passages, ev.query
+        retrieved = list(dict.fromkeys(p.source for p in ev.passages))
+        retrieved_ms = ev.retrieved_ms
 
         answer = Answer(question=question, text="", retrieved=retrieved, query=query)
         if not self._passes_gate(scored, strictness):
@@ -145,6 +149,10 @@ class QA:
                 piece = f"{sentence.text} [{n}]"
                 pieces.append(piece)
                 yield piece if n == 1 else " " + piece
+            note = self._conflict_note(question, scored, answer)
+            if note:
+                pieces.append(note)
+                yield " " + note
             answer.text = " ".join(pieces)
         answer.timings = {
             "retrieve_ms": round(retrieved_ms, 1),
@@ -152,28 +160,69 @@ class QA:
         }
         yield answer
 
+    def evidence(self, question: str, history: History | None = None, *, top_k: int | None = None,
+                 as_of: object = None) -> "Evidence":
+        """Retrieval and the scored candidate sentences for a (checked) question; `bot calibrate` uses
+        it too, so the weights are fitted on exactly what the answerer sees."""
+        started = time.perf_counter()
+        k = top_k or self.settings.top_k
+        query = retrieval_query(question, history)
+        if history and self.settings.answerer != "extractive":  # a generator: LlamaIndex's condense step
+            from bot.generate import condense_query
+
+            query = condense_query(self, question, history, fallback=query)
+        nodes = self.retriever.retrieve(query, top_k=max(k, EVAL_DEPTH), as_of=as_of)
+        retrieved_ms = (time.perf_counter() - started) * 1000
+        passages = passages_from(nodes)
+        answer_passages = passages[:k]
+        candidates = candidate_sentences(answer_passages)
+        # A sentence addressed to a model (a prompt injection in an article) is never an answer either.
+        candidates = [c for c in candidates if not addressed_to_model(c.text)]
+        scored = score_sentences(question, query, candidates, self.embed_model, retrieved=passages,
+                                 article_sentences=self._article_sentences, model=self.answer_model)
+        return Evidence(query, passages, answer_passages, scored, retrieved_ms)
+
     # --- the evidence gate and the extractive answerer
     def _passes_gate(self, scored: list[Sentence], strictness: float) -> bool:
-        if not scored:
-            return False
-        best = scored[0]
-        s = self.settings
-        return best.dense >= s.min_sentence_similarity * strictness and best.overlap >= min(
-            1.0, s.min_term_overlap * strictness
-        )
+        """Some sentence is likely enough to hold the answer (strictness scales the bar)."""
+        bar = min(1.0, self.settings.min_answer_probability * strictness)
+        return any(s.score >= bar for s in scored)
 
     def _choose(self, scored: list[Sentence]) -> list[Sentence]:
+        """The best-ranked sentence, then the next ones that also clear the gate's bar."""
         best = scored[0]
         chosen = [best]
         for s in scored[1:]:
             if len(chosen) >= self.settings.max_answer_sentences:
                 break
-            if s.score < best.score - 0.06 or s.dense < self.settings.min_sentence_similarity:
-                break
+            if s.score < self.settings.min_answer_probability:
+                continue
             if any(_near_duplicate(s.text, c.text) for c in chosen):
                 continue
             chosen.append(s)
         return chosen
+
+    def _conflict_note(self, question: str, scored: list[Sentence], answer: Answer) -> str:
+        """When strong sentences of different articles give different values for the asked number or
+        date, say so and cite each (with its article's date); otherwise ''."""
+        bar = self.settings.min_answer_probability
+        conflict = find_conflict(question, expected_answer_type(question), [s for s in scored if s.score >= bar], bar)
+        if conflict is None:
+            return ""
+        cited = {(c.doc_id, c.start): c.n for c in answer.citations}
+        parts = []
+        for value, sentence in conflict.items:
+            key = (sentence.passage.doc_id, sentence.span.start)
+            if key not in cited:
+                cited[key] = len(answer.citations) + 1
+                answer.citations.append(Citation.from_sentence(cited[key], sentence))
+            citation = answer.citations[cited[key] - 1]
+            parts.append(f"{value} [{cited[key]}] ({citation.date or 'no date'})")
+        return f"{self.conflict_note} {'; '.join(parts)}."
+
+    def _article_sentences(self, doc_id: str) -> list[Span]:
+        article = self.store.article(doc_id)
+        return _sentences_of(article.text) if article is not None else []
 
     @staticmethod
     def _closest(scored: list[Sentence], passages: list[Passage]) -> list[Citation]:
@@ -186,6 +235,21 @@ class QA:
             if len(out) == 3:
                 break
         return out
+
+
+@lru_cache(maxsize=512)
+def _sentences_of(text: str) -> list[Span]:
+    return split_sentences(text)
+
+
+def load_answer_model(settings: Settings) -> AnswerModel:
+    """The built-in answer model, or the one `bot calibrate` wrote (BOT_ANSWER_MODEL)."""
+    if settings.answer_model is None:
+        return DEFAULT
+    try:
+        return AnswerModel.load(settings.answer_model)
+    except (OSError, ValueError) as err:  # JSONDecodeError is a ValueError
+        raise ModelConfigError(f"cannot use BOT_ANSWER_MODEL={settings.answer_model}: {err}") from None
 
 
 def _near_duplicate(a: str, b: str) -> bool:

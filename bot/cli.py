@@ -255,6 +255,51 @@ def eval_command(
         fail(f"worse than the baseline by more than {tolerance}: {names}")
 
 
+@app.command("calibrate")
+@_friendly_errors
+def calibrate_command(
+    questions: List[Path] = typer.Argument(..., help="Labelled questions, JSONL with must_contain (one or more files)."),
+    stores: List[Path] = typer.Option(None, "--store", help="The store each question file is asked on, in the same order (built by `bot eval` or `bot ingest`; default: BOT_STORE)."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Folder for answer-model.json and tradeoff.md (default: eval-runs/calibrate-<time>/)."),
+):
+    """Fit the answer model (which sentence answers, and whether any does) and print the gate's trade-off."""
+    from datetime import datetime
+
+    from rich.progress import track
+
+    from bot.answer import QA
+    from bot.calibrate import collect, curve_table, fit, tradeoff, write
+    from bot.evaluation import EVAL_RUNS, read_questions
+
+    stores = list(stores or [])
+    if stores and len(stores) != len(questions):
+        fail(f"give one --store per question file: {len(questions)} files, {len(stores)} stores")
+    groups, per_file = [], []
+    for n, path in enumerate(questions):
+        settings = settings_for(stores[n] if stores else None)
+        if not (settings.store / "docstore.json").exists():
+            fail(f"no store at {settings.store}: build it first (bot eval {path} --corpus ARTICLES --store {settings.store})")
+        qs, warnings = read_questions(path)
+        for w in warnings:
+            console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        qa = QA(settings)
+        found = collect(qa, track(qs, description=f"features of {path.name}", console=console, transient=True))
+        per_file.append((path, found))
+        groups += found
+    if not any(g.y.any() for g in groups):
+        fail("no answer sentence found in any question's candidates: the questions need must_contain patterns")
+    model = fit(groups)
+    tables = [(str(p), tradeoff(g, model)) for p, g in per_file]
+    if len(per_file) > 1:
+        tables.append(("all question files together", tradeoff(groups, model)))
+    target = out_dir or EVAL_RUNS / datetime.now().strftime("calibrate-%Y%m%d-%H%M%S")
+    path = write(model, tables, Path(target))
+    for name, rows in tables:
+        out.print(f"\n{name}\n\n{curve_table(rows)}", highlight=False, markup=False)
+    console.print(f"weights: {path} (use them with BOT_ANSWER_MODEL={path}; pick BOT_MIN_ANSWER_PROBABILITY from the table)",
+                  style="dim", highlight=False)
+
+
 @app.command("bench")
 @_friendly_errors
 def bench_command(

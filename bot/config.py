@@ -34,10 +34,11 @@ class Settings(BaseSettings):
     retrieval_depth: int = Field(60, ge=10, le=500, description="chunks each retriever returns before fusion")
     recency_weight: float = Field(0.5, ge=0.0, le=5.0, description="article-score bonus for articles published near the question's date")
     recency_days: float = Field(30.0, gt=0, description="days over which that bonus decays (e-folding)")
-    # The gate refuses unless the best answer sentence clears BOTH bars (calibrated by `bot eval`).
-    min_sentence_similarity: float = Field(0.42, description="cosine of question vs best sentence")
-    min_term_overlap: float = Field(0.34, description="share of question content words found in the evidence")
+    # The gate refuses unless some retrieved sentence is this likely to hold the answer (bot/answer_model.py;
+    # the trade-off curve behind the default is in DECISIONS.md).
+    min_answer_probability: float = Field(0.2, ge=0.0, le=1.0, description="evidence gate threshold")
     max_answer_sentences: int = Field(2, ge=1, le=8)
+    answer_model: Path | None = Field(None, description="weights written by `bot calibrate` (default: built in)")
 
     # --- answerer
     answerer: Literal["extractive", "openai", "openai-compatible", "gguf"] = "extractive"

@@ -157,8 +157,8 @@ def settings_summary(settings: Settings, embed_model) -> dict:
         "chunk_overlap": settings.chunk_overlap,
         "top_k": settings.top_k,
         "retriever": settings.retriever,
-        "min_sentence_similarity": settings.min_sentence_similarity,
-        "min_term_overlap": settings.min_term_overlap,
+        "min_answer_probability": settings.min_answer_probability,
+        "answer_model": str(settings.answer_model) if settings.answer_model else "built-in",
         "max_answer_sentences": settings.max_answer_sentences,
     }
     if settings.answerer != "extractive":

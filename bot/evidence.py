@@ -6,19 +6,21 @@ every quote carries its article and its character offsets in the article text.
 
 from __future__ import annotations
 
-import re
+import bisect
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 from llama_index.core.schema import NodeWithScore
 
+from bot.answer_model import DEFAULT, AnswerModel
+from bot.sentence_features import QuestionInfo, features
 from bot.text import Span, content_terms, coverage, split_sentences
 
 MAX_CANDIDATES = 48  # sentences embedded per question; bounds latency
+CONSENSUS_ARTICLES = 10  # retrieved articles checked for repeats of a sentence's names and numbers
+UNKNOWN_POSITION = 10  # a sentence whose place in its article is not known counts as mid-article
 
-_NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen)s?\b", re.I)
-_DATE = re.compile(r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow|january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\b\.?|\b(?:19|20)\d\d\b", re.I)
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
 
 
 @dataclass
@@ -41,9 +43,11 @@ class Passage:
 class Sentence:
     passage: Passage
     span: Span  # offsets in the article
-    dense: float = 0.0
-    overlap: float = 0.0
-    score: float = 0.0
+    dense: float = 0.0  # cosine with the question
+    overlap: float = 0.0  # share of the question's words it holds
+    score: float = 0.0  # chance that it holds the answer (the evidence gate's number)
+    rank_score: float = 0.0  # order among the candidates (higher first)
+    features: list[float] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -67,27 +71,6 @@ def passages_from(nodes: list[NodeWithScore]) -> list[Passage]:
     return passages
 
 
-def expected_answer_type(question: str) -> str | None:
-    q = question.lower()
-    if re.search(r"\bhow (many|much|long|old|far)\b|\bwhat (number|percentage|amount)\b", q):
-        return "number"
-    if re.search(r"\bwhen\b|\bwhat (date|day|year|month|time)\b|\bwhich (date|day|year|month)\b", q):
-        return "date"
-    if re.search(r"^\s*who\b|\bwho (is|was|were|are)\b|\bwhich (person|leader|official|minister|country|nation|city|company)\b", q):
-        return "name"
-    return None
-
-
-def has_answer_type(text: str, kind: str | None) -> bool:
-    if kind == "number":
-        return bool(_NUMBER.search(text))
-    if kind == "date":
-        return bool(_DATE.search(text))
-    if kind == "name":
-        return bool(_NAME.search(text))
-    return False
-
-
 def candidate_sentences(passages: list[Passage]) -> list[Sentence]:
     """Each distinct sentence of the passages once (chunks overlap), with article offsets."""
     seen: set[tuple[str, int]] = set()
@@ -103,30 +86,68 @@ def candidate_sentences(passages: list[Passage]) -> list[Sentence]:
 
 
 def score_sentences(
-    question: str, context_query: str, sentences: list[Sentence], embed_model
+    question: str, context_query: str, sentences: list[Sentence], embed_model, *,
+    retrieved: list[Passage] = (), article_sentences: Callable[[str], list[Span]] | None = None,
+    model: AnswerModel = DEFAULT,
 ) -> list[Sentence]:
-    """Score sentences by meaning (embeddings) and by shared words; best first."""
+    """The candidate sentences, best answer first; each with `score`, its chance of holding the answer.
+
+    `retrieved`: every retrieved passage (other articles that repeat a sentence's names or numbers
+    support it). `article_sentences(doc_id)`: an article's sentences, for the sentence before each
+    candidate and its place in the article; without it, only the passages are used.
+    """
     if not sentences:
         return []
-    q_terms = content_terms(question)
+    info = QuestionInfo.of(question, context_query)
     ctx_terms = content_terms(context_query)
-    kind = expected_answer_type(question)
     for s in sentences:
-        s.overlap = coverage(q_terms, s.text)
         # Cheap pre-score to keep embedding work bounded on long retrieved contexts.
+        s.overlap = coverage(info.terms, s.text)
         s.score = s.overlap + 0.5 * coverage(ctx_terms, s.text) + 0.1 / s.passage.rank
     shortlist = sorted(sentences, key=lambda s: -s.score)[:MAX_CANDIDATES]
-    vectors = embed_model.embed([s.text for s in shortlist]) if hasattr(embed_model, "embed") else np.array(
-        embed_model.get_text_embedding_batch([s.text for s in shortlist])
-    )
-    query_vecs = np.array(embed_model.get_query_embedding(question), dtype=np.float32)
-    sims = vectors @ query_vecs / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query_vecs) + 1e-9)
-    if context_query != question:
-        ctx_vec = np.array(embed_model.get_query_embedding(context_query), dtype=np.float32)
-        ctx_sims = vectors @ ctx_vec / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(ctx_vec) + 1e-9)
-        sims = 0.5 * sims + 0.5 * ctx_sims
-    for s, sim in zip(shortlist, sims):
-        s.dense = float(sim)
-        bonus = 0.08 if has_answer_type(s.text, kind) else 0.0
-        s.score = 0.6 * s.dense + 0.4 * s.overlap + bonus + 0.02 / s.passage.rank
-    return sorted(shortlist, key=lambda s: -s.score)
+    article_rank: dict[str, int] = {}
+    for s in sorted(sentences, key=lambda s: s.passage.rank):
+        article_rank.setdefault(s.passage.doc_id, len(article_rank) + 1)
+    article_terms: dict[str, set[str]] = {}
+    for p in list(retrieved) or [s.passage for s in sentences]:
+        article_terms.setdefault(p.doc_id, set()).update(content_terms(p.text))
+    others_pool = list(article_terms.items())[:CONSENSUS_ARTICLES]
+    windows, positions = [], []
+    for s in shortlist:
+        before, position = _before(s, article_sentences)
+        windows.append(f"{before} {s.text}".strip())
+        positions.append(position)
+    vectors = _embed(embed_model, [s.text for s in shortlist] + windows)
+    sims = _cosines(vectors, embed_model, info.search_text)
+    n = len(shortlist)
+    for i, s in enumerate(shortlist):
+        s.dense = float(sims[i])
+        others = [terms for doc, terms in others_pool if doc != s.passage.doc_id]
+        s.features = features(info, s.text, windows[i], s.passage.text, article_rank[s.passage.doc_id],
+                              positions[i], s.dense, float(sims[n + i]), others)
+        s.rank_score = model.rank_score(s.features)
+        s.score = model.probability(s.features)
+    return sorted(shortlist, key=lambda s: -s.rank_score)
+
+
+def _before(sentence: Sentence, article_sentences) -> tuple[str, int]:
+    """The sentence before this one in its article, and this one's index in the article."""
+    spans = article_sentences(sentence.passage.doc_id) if article_sentences else None
+    if not spans:
+        spans = split_sentences(sentence.passage.text, offset=sentence.passage.start)
+    starts = [sp.start for sp in spans]
+    i = bisect.bisect_left(starts, sentence.span.start)
+    if i < len(spans) and spans[i].start == sentence.span.start:
+        return (spans[i - 1].text if i > 0 else ""), i
+    return "", UNKNOWN_POSITION
+
+
+def _embed(embed_model, texts: list[str]) -> np.ndarray:
+    if hasattr(embed_model, "embed"):
+        return np.asarray(embed_model.embed(texts), dtype=np.float32)
+    return np.array(embed_model.get_text_embedding_batch(texts), dtype=np.float32)
+
+
+def _cosines(vectors: np.ndarray, embed_model, query: str) -> np.ndarray:
+    q = np.array(embed_model.get_query_embedding(query), dtype=np.float32)
+    return vectors @ q / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(q) + 1e-9)

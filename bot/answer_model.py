@@ -1,0 +1,54 @@
+"""Which retrieved sentence answers the question, and whether any does: two small linear models.
+
+Written here (not a LlamaIndex reranker) because no cross-encoder ships its weights on PyPI for
+offline use; a dozen inspectable weights over the features of `bot/sentence_features.py` do the job.
+- RANKER orders the candidate sentences (fitted listwise: the answer sentence should come first).
+- GATE is a logistic model: the chance that a sentence holds the answer. The evidence gate refuses
+  when no sentence reaches `BOT_MIN_ANSWER_PROBABILITY`.
+Both were fitted by `bot calibrate` on rtqa-dev and the seed questions together; DECISIONS.md has
+the held-out numbers and the gate's trade-off curve. `bot calibrate` refits them for another corpus.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.sentence_features import FEATURES, logistic
+
+
+@dataclass
+class AnswerModel:
+    ranker: dict[str, float] = field(default_factory=dict)
+    gate: dict[str, float] = field(default_factory=dict)
+    gate_intercept: float = 0.0
+
+    def rank_score(self, row: list[float]) -> float:
+        return sum(self.ranker.get(name, 0.0) * value for name, value in zip(FEATURES, row))
+
+    def probability(self, row: list[float]) -> float:
+        z = self.gate_intercept + sum(self.gate.get(name, 0.0) * value for name, value in zip(FEATURES, row))
+        return logistic(z)
+
+    def to_json(self) -> dict:
+        return {"ranker": self.ranker, "gate": self.gate, "gate_intercept": self.gate_intercept}
+
+    @classmethod
+    def load(cls, path: Path) -> "AnswerModel":
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        unknown = (set(data.get("ranker", {})) | set(data.get("gate", {}))) - set(FEATURES)
+        if unknown:
+            raise ValueError(f"{path}: unknown features {sorted(unknown)}; known: {', '.join(FEATURES)}")
+        return cls(data.get("ranker", {}), data.get("gate", {}), float(data.get("gate_intercept", 0.0)))
+
+
+DEFAULT = AnswerModel(  # `bot calibrate` on rtqa-dev + corpus/questions.jsonl, 2026-11-23
+    ranker={"dense": 2.849, "dense_window": 2.051, "overlap": 4.133, "overlap_passage": 0.011, "anchors":
+        2.114, "new_value": 1.566, "typed_missing": -1.566, "new_name": 0.845, "novelty": -0.852,
+        "article_rank": 1.685, "headline": -0.124, "lead": 0.5, "consensus": -0.019, "length": 0.157},
+    gate={"dense": 1.484, "dense_window": -0.148, "overlap": 2.454, "overlap_passage": 0.641, "anchors":
+        0.484, "new_value": 0.27, "typed_missing": -2.481, "new_name": 0.506, "novelty": -0.827,
+        "article_rank": 0.893, "headline": -0.24, "lead": 0.556, "consensus": 0.712, "length": 0.788},
+    gate_intercept=-5.622,
+)

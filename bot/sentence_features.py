@@ -1,0 +1,147 @@
+"""What tells an answer sentence from a sentence that only talks about the question.
+
+Each candidate sentence gets a handful of features: how close it is in meaning to the question (alone
+and with the sentence before it, so "He said..." inherits its subject), how many question words it and
+its passage hold, whether the question's names and numbers are in its passage, whether it brings a
+value of the asked kind that the question does not already contain, how much of it only restates the
+question, its article's rank and whether it reads like a headline. `bot/answer_model.py` weighs them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from bot.text import content_terms, coverage, stem, stopwords, words
+
+_NUMBER = re.compile(
+    r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+    r"fifty|hundred|thousand|million|billion|trillion|dozens?|half)\b|%",
+    re.I,
+)
+_DATE = re.compile(
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|"
+    r"july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\b|"
+    r"\b(?:1[89]|20)\d\d\b",
+    re.I,
+)
+# A capitalised word not at the start of the text: names of people, places, organisations, titles.
+_ANY_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z'’.-]*[A-Za-z]")
+_CAPITALISED = re.compile(r"(?<!^)(?<![.!?:\"“]\s)\b[A-Z][A-Za-z'’.-]*[A-Za-z]|\b[A-Z]{2,}\b")
+
+
+def expected_answer_type(question: str) -> str | None:
+    """'number', 'date' or 'name' when the question asks for one; None otherwise."""
+    q = question.lower()
+    if re.search(r"\bhow (many|much|long|old|far|big|large|high)\b|\bwhat (number|percentage|amount|share|price)\b", q):
+        return "number"
+    if re.search(r"\bwhen\b|\bwhat (date|day|year|month|time)\b|\bwhich (date|day|year|month)\b|\bwhat time\b", q):
+        return "date"
+    if re.search(
+        r"^\s*who\b|\bwho (is|was|were|are|will|has|had|won|became|said)\b|\bwhich (person|leader|official|"
+        r"minister|country|nation|city|state|company|team|player|president|organi[sz]ation|group|party|"
+        r"firm|brand|actor|actress|singer|band|film|movie|show|court|agency)\b|\bwhat (country|city|state|company|"
+        r"organi[sz]ation|team|name)\b|\bwhere\b",
+        q,
+    ):
+        return "name"
+    return None
+
+
+def values_of(text: str, kind: str | None) -> set[str]:
+    """The values of a kind in a text, normalised: numbers, date words, or capitalised names."""
+    if kind == "number":
+        return {m.group(0).lower().replace(",", "") for m in _NUMBER.finditer(text)}
+    if kind == "date":
+        return {m.group(0).lower() for m in _DATE.finditer(text)}
+    if kind == "name":
+        return {stem(m.group(0).lower().strip(".")) for m in _CAPITALISED.finditer(text)} - stopwords()
+    return set()
+
+
+def question_anchors(question: str) -> set[str]:
+    """The question's names and numbers: an answer's passage should hold them."""
+    found = {stem(m.group(0).lower().strip(".")) for m in _CAPITALISED.finditer(question)}
+    found |= {w for w in words(question) if any(ch.isdigit() for ch in w)}
+    return {a for a in found if a not in stopwords() and len(a) > 1}
+
+
+@dataclass
+class QuestionInfo:
+    text: str
+    terms: list[str]
+    kind: str | None
+    anchors: set[str]
+    term_set: set[str]
+    search_text: str  # what sentences are compared with by meaning
+
+    @classmethod
+    def of(cls, question: str, context: str = "") -> "QuestionInfo":
+        """`context`: the retrieval query of a follow-up (the question, then the earlier turn); the
+        earlier turn's names stand in for "he", "she", "it"."""
+        terms = content_terms(question)
+        anchors = question_anchors(question)
+        search_text = question
+        if context and context != question and context.startswith(question):
+            names = list(dict.fromkeys(m.group(0) for m in _ANY_CAPITALISED.finditer(context[len(question):])))
+            names = [n for n in names if n.lower() not in stopwords()]
+            # Only the first few names: a long earlier answer names many people; the referent of
+            # "he"/"she" is usually among the first (and its words must not outweigh the question's).
+            names = names[:FOLLOW_UP_NAMES]
+            anchors |= {stem(n.lower().strip(".")) for n in names}
+            if names:
+                search_text = f"{question} ({', '.join(names)})"
+        return cls(question, terms, expected_answer_type(question), anchors, set(terms), search_text)
+
+
+FOLLOW_UP_NAMES = 4
+
+FEATURES = (
+    "dense", "dense_window", "overlap", "overlap_passage", "anchors", "new_value", "typed_missing",
+    "new_name", "novelty", "article_rank", "headline", "lead", "consensus", "length",
+)
+
+
+def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, article_rank: int,
+             position: int, dense: float, dense_window: float, others: list[set[str]] = ()) -> list[float]:
+    """The feature vector (in FEATURES order) of one candidate sentence.
+
+    `others`: the content words of each other retrieved article; a name or number that other
+    reports repeat is more likely the answer (independent sources agree on facts, not on filler).
+    """
+    s_terms = set(content_terms(sentence))
+    passage_terms = set(content_terms(passage_text)) | set(content_terms(window))
+    anchors = q.anchors
+    anchor_share = len({a for a in anchors if a in passage_terms or a in passage_text.lower()}) / len(anchors) if anchors else 1.0
+    new_typed = 0.0
+    typed_missing = 0.0
+    if q.kind:
+        new = values_of(sentence, q.kind) - values_of(q.text, q.kind) - q.term_set
+        new_typed = 1.0 if new else 0.0
+        typed_missing = 1.0 - new_typed
+    new_names = values_of(sentence, "name") - values_of(q.text, "name") - q.term_set
+    new_values = (new_names | values_of(sentence, "number")) - q.term_set
+    agreeing = max((sum(1 for o in others if v in o) for v in new_values), default=0)
+    novelty = len(s_terms - q.term_set) / len(s_terms) if s_terms else 0.0
+    headline = 1.0 if not re.search(r"[.!?\"”’')]\s*$", sentence) else 0.0
+    return [
+        dense,
+        dense_window,
+        coverage(q.terms, sentence),
+        coverage(q.terms, window + " " + passage_text),
+        anchor_share,
+        new_typed,
+        typed_missing,
+        min(len(new_names), 3) / 3,
+        novelty,
+        1.0 / article_rank,
+        headline,
+        1.0 / (1.0 + position / 3),
+        min(agreeing, 3) / 3,
+        min(len(s_terms), 40) / 40,
+    ]
+
+
+def logistic(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x))))
