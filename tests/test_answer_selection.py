@@ -1,0 +1,160 @@
+"""Answer selection, the evidence gate's model, conflicts in answers, and `bot calibrate`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import NZ, VOA, make_settings
+
+from bot.answer_model import DEFAULT, AnswerModel
+from bot.sentence_features import FEATURES, QuestionInfo, expected_answer_type, features, question_anchors
+
+
+def _row(question: str, sentence: str, before: str = "", passage: str = "") -> dict:
+    values = features(QuestionInfo.of(question), sentence, f"{before} {sentence}".strip(), passage or sentence,
+                      article_rank=1, position=3, dense=0.5, dense_window=0.5)
+    return dict(zip(FEATURES, values))
+
+
+def test_expected_answer_types():
+    assert expected_answer_type("How many people died in the flood?") == "number"
+    assert expected_answer_type("When did the summit take place?") == "date"
+    assert expected_answer_type("Who won the Hart Trophy?") == "name"
+    assert expected_answer_type("Which country joined the talks?") == "name"
+    assert expected_answer_type("What did the minister say about sanctions?") is None
+
+
+def test_a_sentence_with_a_new_value_of_the_asked_kind_is_marked_and_one_without_is_not():
+    q = "How many nations took part in the Vancouver meeting?"
+    with_number = _row(q, "Foreign ministers from 20 nations met in Vancouver.")
+    without = _row(q, "Nations that took part in the Vancouver meeting support sanctions.")
+    assert with_number["new_value"] == 1 and with_number["typed_missing"] == 0
+    assert without["new_value"] == 0 and without["typed_missing"] == 1
+
+
+def test_question_anchors_must_be_found_in_the_passage():
+    assert {"lavrov", "sergey"} <= question_anchors("What did Sergey Lavrov say about the meeting in 2018?")
+    assert "2018" in question_anchors("What did Sergey Lavrov say about the meeting in 2018?")
+    q = "What did Sergey Lavrov say about the Vancouver meeting?"
+    assert _row(q, "Tillerson said the meeting in Vancouver was a success.")["anchors"] < 1
+    assert _row(q, "Sergey Lavrov said the Vancouver meeting was harmful.")["anchors"] == 1
+
+
+def test_a_follow_up_borrows_the_names_of_the_earlier_turn():
+    info = QuestionInfo.of("What did he say about North Korea's intentions?",
+                           "What did he say about North Korea's intentions? Who is Japan's foreign minister? Taro Kono.")
+    assert {"taro", "kono"} <= info.anchors and "Taro" in info.search_text and "Kono" in info.search_text
+
+
+def test_the_gate_model_prefers_the_answer_to_a_sentence_restating_the_question():
+    q = "How many nations took part in the Vancouver meeting on North Korea?"
+    answer = _row(q, "Foreign ministers from 20 nations meeting in Vancouver in regard to North Korea agreed.")
+    echo = _row(q, "Nations took part in the Vancouver meeting on North Korea.")
+    assert DEFAULT.probability(list(answer.values())) > DEFAULT.probability(list(echo.values()))
+    assert DEFAULT.rank_score(list(answer.values())) > DEFAULT.rank_score(list(echo.values()))
+
+
+def test_unanswerable_questions_near_the_topic_are_refused(qa):
+    for question in ("What did Sergey Lavrov say about the Vancouver meeting?",
+                     "How much oil did North Korea receive through ship-to-ship transfers?"):
+        answer = qa.answer(question)
+        assert answer.refused, (question, answer.text)
+        assert not answer.citations and answer.closest  # closest passages are shown, never cited
+
+
+# --- conflicts: different values for the asked fact are shown side by side, each cited and dated
+@pytest.fixture(scope="module")
+def conflict_qa(tmp_path_factory, embed_model):
+    from bot.answer import QA
+    from bot.ingest import ingest
+    from bot.store import open_store
+
+    folder = tmp_path_factory.mktemp("conflict-corpus")
+    (folder / "early-report.md").write_text(
+        "---\ntitle: Quake toll rises\ndate: 2023-02-07\n---\n"
+        "Rescuers in Anatolia worked through the night after the earthquake. "
+        "The earthquake in Anatolia killed 1,200 people, officials said on Tuesday. "
+        "Aid agencies sent tents and blankets to the region.\n", encoding="utf-8")
+    (folder / "later-report.md").write_text(
+        "---\ntitle: Quake toll climbs again\ndate: 2023-02-09\n---\n"
+        "Hopes of finding survivors faded in Anatolia on Thursday. "
+        "The earthquake in Anatolia killed 3,400 people, according to the latest official count. "
+        "Neighbouring countries offered help.\n", encoding="utf-8")
+    settings = make_settings(tmp_path_factory.mktemp("conflict-store"))
+    store = open_store(settings, embed_model, writable=True)
+    ingest(store, [folder], embed_model)
+    return QA(settings, store, embed_model)
+
+
+def test_an_answer_says_when_articles_give_different_numbers_and_cites_each(conflict_qa):
+    answer = conflict_qa.answer("How many people did the earthquake in Anatolia kill?")
+    assert not answer.refused, answer.text
+    assert "disagree" in answer.text
+    cited = {c.source: c for c in answer.citations}
+    assert {"early-report.md", "later-report.md"} <= set(cited)
+    assert "1,200" in cited["early-report.md"].quote and "3,400" in cited["later-report.md"].quote
+    assert "2023-02-07" in answer.text and "2023-02-09" in answer.text  # each value with its article's date
+    for c in answer.citations:
+        assert f"[{c.n}]" in answer.text
+
+
+def test_no_conflict_note_when_only_one_article_gives_the_number(conflict_qa):
+    answer = conflict_qa.answer("What did aid agencies send to the region?")
+    assert not answer.refused and "disagree" not in answer.text
+
+
+# --- the model file and `bot calibrate`
+def test_answer_model_file_round_trip_and_unknown_feature_error(tmp_path):
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(DEFAULT.to_json()), encoding="utf-8")
+    assert AnswerModel.load(path) == DEFAULT
+    path.write_text(json.dumps({"ranker": {"shoe_size": 1.0}}), encoding="utf-8")
+    with pytest.raises(ValueError, match="shoe_size"):
+        AnswerModel.load(path)
+
+
+def test_calibrate_fits_weights_that_find_the_answer_sentences(qa, tmp_path):
+    from bot.calibrate import collect, fit, tradeoff, write
+    from bot.evaluation import read_questions
+    from conftest import CORPUS
+
+    questions, _ = read_questions(CORPUS / "questions.jsonl")
+    groups = collect(qa, questions[:30])
+    assert sum(g.answerable for g in groups) >= 20 and any(g.y.any() for g in groups)
+    model = fit(groups)
+    rows = tradeoff(groups, model)
+    # A stricter gate never refuses fewer questions.
+    refusals = [r["false_refusal_rate"] for r in rows]
+    assert refusals == sorted(refusals)
+    # Fitted on these questions, the lowest bar finds most answers (it is not a constant model).
+    assert rows[0]["accuracy"] >= 0.7
+    path = write(model, [("seed", rows)], tmp_path / "cal")
+    assert AnswerModel.load(path) == model
+    assert "| gate threshold" in (tmp_path / "cal" / "tradeoff.md").read_text()
+
+
+def test_cli_calibrate_and_a_broken_answer_model_file_give_one_line_errors(seed_store, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from bot.config import get_settings
+    from conftest import CORPUS
+
+    settings, _ = seed_store
+    runner = CliRunner()
+    done = runner.invoke(app, ["calibrate", str(CORPUS / "questions.jsonl"), "--store", str(settings.store),
+                               "--store", str(tmp_path)])
+    assert done.exit_code == 1 and "one --store per question file" in done.output
+    done = runner.invoke(app, ["calibrate", str(CORPUS / "questions.jsonl"), "--store", str(tmp_path / "none")])
+    assert done.exit_code == 1 and "no store at" in done.output
+    bad = tmp_path / "model.json"
+    bad.write_text("{not json", encoding="utf-8")
+    monkeypatch.setenv("BOT_ANSWER_MODEL", str(bad))
+    get_settings.cache_clear()  # settings are read once per process
+    try:
+        done = runner.invoke(app, ["ask", "Who is Canada's foreign minister?", "--store", str(settings.store)])
+    finally:
+        monkeypatch.delenv("BOT_ANSWER_MODEL")
+        get_settings.cache_clear()
+    assert done.exit_code == 1 and "BOT_ANSWER_MODEL" in done.output and "Traceback" not in done.output
