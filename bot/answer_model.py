@@ -44,11 +44,13 @@ class AnswerModel:
 
 
 DEFAULT = AnswerModel(  # `bot calibrate` on rtqa-dev + corpus/questions.jsonl, 2026-11-23
-    ranker={"dense": 2.849, "dense_window": 2.051, "overlap": 4.133, "overlap_passage": 0.011, "anchors":
-        2.114, "new_value": 1.566, "typed_missing": -1.566, "new_name": 0.845, "novelty": -0.852,
-        "article_rank": 1.685, "headline": -0.124, "lead": 0.5, "consensus": -0.019, "length": 0.157},
-    gate={"dense": 1.484, "dense_window": -0.148, "overlap": 2.454, "overlap_passage": 0.641, "anchors":
-        0.484, "new_value": 0.27, "typed_missing": -2.481, "new_name": 0.506, "novelty": -0.827,
-        "article_rank": 0.893, "headline": -0.24, "lead": 0.556, "consensus": 0.712, "length": 0.788},
-    gate_intercept=-5.622,
+    ranker={"dense": 2.627, "dense_window": 1.926, "overlap": 2.44, "overlap_passage": -0.4, "anchors": 2.057,
+        "new_value": 1.532, "typed_missing": -1.532, "new_name": 0.95, "novelty": -0.265, "article_rank":
+        1.668, "headline": -0.02, "lead": 0.478, "consensus": -0.128, "length": -0.137, "overlap_rare": 2.543,
+        "quote_for_say": 0.887},
+    gate={"dense": 1.453, "dense_window": -0.034, "overlap": 0.539, "overlap_passage": 0.489, "anchors":
+        0.547, "new_value": 0.293, "typed_missing": -2.408, "new_name": 0.488, "novelty": -0.664,
+        "article_rank": 0.881, "headline": -0.221, "lead": 0.544, "consensus": 0.732, "length": 0.765,
+        "overlap_rare": 2.306, "quote_for_say": 0.277},
+    gate_intercept=-5.687,
 )

@@ -14,7 +14,7 @@ import numpy as np
 from llama_index.core.schema import NodeWithScore
 
 from bot.answer_model import DEFAULT, AnswerModel
-from bot.sentence_features import QuestionInfo, features
+from bot.sentence_features import QuestionInfo, features, rarity
 from bot.text import Span, content_terms, coverage, split_sentences
 
 MAX_CANDIDATES = 48  # sentences embedded per question; bounds latency
@@ -105,6 +105,7 @@ def score_sentences(
         s.overlap = coverage(info.terms, s.text)
         s.score = s.overlap + 0.5 * coverage(ctx_terms, s.text) + 0.1 / s.passage.rank
     shortlist = sorted(sentences, key=lambda s: -s.score)[:MAX_CANDIDATES]
+    idf = rarity([s.text for s in sentences])
     article_rank: dict[str, int] = {}
     for s in sorted(sentences, key=lambda s: s.passage.rank):
         article_rank.setdefault(s.passage.doc_id, len(article_rank) + 1)
@@ -124,7 +125,7 @@ def score_sentences(
         s.dense = float(sims[i])
         others = [terms for doc, terms in others_pool if doc != s.passage.doc_id]
         s.features = features(info, s.text, windows[i], s.passage.text, article_rank[s.passage.doc_id],
-                              positions[i], s.dense, float(sims[n + i]), others)
+                              positions[i], s.dense, float(sims[n + i]), others, idf)
         s.rank_score = model.rank_score(s.features)
         s.score = model.probability(s.features)
     return sorted(shortlist, key=lambda s: -s.rank_score)

@@ -99,12 +99,27 @@ FOLLOW_UP_NAMES = 4
 
 FEATURES = (
     "dense", "dense_window", "overlap", "overlap_passage", "anchors", "new_value", "typed_missing",
-    "new_name", "novelty", "article_rank", "headline", "lead", "consensus", "length",
+    "new_name", "novelty", "article_rank", "headline", "lead", "consensus", "length", "overlap_rare",
+    "quote_for_say",
 )
+_SAY = re.compile(r"\b(say|said|says|tell|told|describe[sd]?|call(ed|s)?|warn(ed|s)?|quote[sd]?|react(ed)?|respond(ed)?)\b", re.I)
+_QUOTE = re.compile(r"[\"“”]")
+
+
+def rarity(candidate_texts: list[str]) -> dict[str, float]:
+    """Inverse document frequency of each word over the candidate sentences: a question word that
+    few candidates share tells them apart; one that all share (the topic) does not."""
+    n = len(candidate_texts)
+    df: dict[str, int] = {}
+    for text in candidate_texts:
+        for term in set(content_terms(text)):
+            df[term] = df.get(term, 0) + 1
+    return {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
 
 
 def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, article_rank: int,
-             position: int, dense: float, dense_window: float, others: list[set[str]] = ()) -> list[float]:
+             position: int, dense: float, dense_window: float, others: list[set[str]] = (),
+             idf: dict[str, float] | None = None) -> list[float]:
     """The feature vector (in FEATURES order) of one candidate sentence.
 
     `others`: the content words of each other retrieved article; a name or number that other
@@ -140,7 +155,20 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
         1.0 / (1.0 + position / 3),
         min(agreeing, 3) / 3,
         min(len(s_terms), 40) / 40,
+        _weighted_coverage(q.term_set, s_terms, idf or {}),
+        1.0 if _SAY.search(q.text) and _QUOTE.search(sentence) else 0.0,
     ]
+
+
+def _weighted_coverage(wanted: set[str], found: set[str], idf: dict[str, float]) -> float:
+    """Share of the question's words in the sentence, each weighted by its rarity among candidates;
+    a word no candidate holds weighs the most."""
+    if not wanted:
+        return 0.0
+    top = max(idf.values(), default=1.0)
+    weights = {t: idf.get(t, top) for t in wanted}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in found) / total if total else 0.0
 
 
 def logistic(x: float) -> float:

@@ -41,6 +41,26 @@ def test_question_anchors_must_be_found_in_the_passage():
     assert _row(q, "Sergey Lavrov said the Vancouver meeting was harmful.")["anchors"] == 1
 
 
+def test_rare_question_words_count_more_than_the_topic_everyone_shares():
+    from bot.sentence_features import rarity
+
+    pool = ["Netflix renewed Squid Game for a second season.", "Squid Game was a hit on Netflix.",
+            "The show Squid Game returns.", "Squid Game fans cheered on Netflix."]
+    idf = rarity(pool)
+    q = "Which Netflix show was renewed for a second season?"
+    info = QuestionInfo.of(q)
+    row = lambda text: dict(zip(FEATURES, features(info, text, text, text, 1, 3, 0.5, 0.5, idf=idf)))  # noqa: E731
+    assert idf["season"] > idf["netflix"]
+    assert row(pool[0])["overlap_rare"] > row(pool[3])["overlap_rare"]
+
+
+def test_a_quote_answers_a_what_did_they_say_question():
+    q = "What did the minister say about the talks?"
+    assert _row(q, 'The minister called them "a first step" toward peace.')["quote_for_say"] == 1
+    assert _row(q, "The minister attended the talks.")["quote_for_say"] == 0
+    assert _row("When were the talks?", 'He called them "a first step".')["quote_for_say"] == 0
+
+
 def test_a_follow_up_borrows_the_names_of_the_earlier_turn():
     info = QuestionInfo.of("What did he say about North Korea's intentions?",
                            "What did he say about North Korea's intentions? Who is Japan's foreign minister? Taro Kono.")
