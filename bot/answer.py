@@ -21,7 +21,7 @@ from bot.config import Settings, get_settings
 from bot.conflicts import find_conflict
 from bot.evidence import Passage, Sentence, candidate_sentences, passages_from, score_sentences
 from bot.models import ModelConfigError, make_embed_model
-from bot.sentence_features import expected_answer_type
+from bot.sentence_features import expected_answer_type, is_headline
 from bot.prompts import load_prompt
 from bot.retrieve import Retriever
 from bot.store import Store, open_store
@@ -29,6 +29,7 @@ from bot.text import Span, content_terms, split_sentences
 from bot.verify import addressed_to_model
 
 History = Sequence[tuple[str, str]]
+HEADLINE_YIELDS_TO = 0.5  # share of the gate's bar a statement needs to answer instead of a headline
 EVAL_DEPTH = 10  # chunks retrieved at least, so article-level Hits@10 can be measured
 _FOLLOW_UP = re.compile(
     r"\b(he|she|they|it|its|his|her|hers|their|them|him|this|that|these|those|there|then|the same|"
@@ -189,10 +190,16 @@ class QA:
         return any(s.score >= bar for s in scored)
 
     def _choose(self, scored: list[Sentence]) -> list[Sentence]:
-        """The best-ranked sentence, then the next ones that also clear the gate's bar."""
-        best = scored[0]
+        """The best-ranked statement, then the next sentences that also clear the gate's bar.
+
+        A headline names a story but does not state its facts: when one ranks first, the best
+        statement near the bar (at least half of it) answers instead; the headline only if none is."""
+        bar = self.settings.min_answer_probability
+        best = next((s for s in scored if not is_headline(s.text) and s.score >= bar * HEADLINE_YIELDS_TO), scored[0])
         chosen = [best]
-        for s in scored[1:]:
+        for s in scored:
+            if s is best:
+                continue
             if len(chosen) >= self.settings.max_answer_sentences:
                 break
             if s.score < self.settings.min_answer_probability:

@@ -44,13 +44,13 @@ class AnswerModel:
 
 
 DEFAULT = AnswerModel(  # `bot calibrate` on rtqa-dev + corpus/questions.jsonl, 2026-11-23
-    ranker={"dense": 2.627, "dense_window": 1.926, "overlap": 2.44, "overlap_passage": -0.4, "anchors": 2.057,
-        "new_value": 1.532, "typed_missing": -1.532, "new_name": 0.95, "novelty": -0.265, "article_rank":
-        1.668, "headline": -0.02, "lead": 0.478, "consensus": -0.128, "length": -0.137, "overlap_rare": 2.543,
-        "quote_for_say": 0.887},
-    gate={"dense": 1.453, "dense_window": -0.034, "overlap": 0.539, "overlap_passage": 0.489, "anchors":
-        0.547, "new_value": 0.293, "typed_missing": -2.408, "new_name": 0.488, "novelty": -0.664,
-        "article_rank": 0.881, "headline": -0.221, "lead": 0.544, "consensus": 0.732, "length": 0.765,
-        "overlap_rare": 2.306, "quote_for_say": 0.277},
-    gate_intercept=-5.687,
+    ranker={"dense": 2.646, "dense_window": 2.014, "overlap": 2.449, "overlap_passage": -0.036, "anchors":
+        1.298, "new_value": 1.517, "typed_missing": -1.517, "new_name": 0.941, "novelty": -0.275,
+        "article_rank": 1.597, "headline": -0.168, "lead": 0.445, "consensus": -0.141, "length": -0.148,
+        "overlap_rare": 2.617, "quote_for_say": 0.907},
+    gate={"dense": 1.446, "dense_window": -0.054, "overlap": 0.536, "overlap_passage": 0.54, "anchors": 0.748,
+        "new_value": 0.29, "typed_missing": -2.406, "new_name": 0.484, "novelty": -0.655, "article_rank":
+        0.863, "headline": -0.259, "lead": 0.579, "consensus": 0.728, "length": 0.772, "overlap_rare": 2.307,
+        "quote_for_say": 0.268},
+    gate_intercept=-5.921,
 )

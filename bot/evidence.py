@@ -113,6 +113,12 @@ def score_sentences(
     for p in list(retrieved) or [s.passage for s in sentences]:
         article_terms.setdefault(p.doc_id, set()).update(content_terms(p.text))
     others_pool = list(article_terms.items())[:CONSENSUS_ARTICLES]
+    whole_article: dict[str, set[str]] = {}
+    for s in shortlist:
+        doc = s.passage.doc_id
+        if doc not in whole_article:
+            spans = article_sentences(doc) if article_sentences else None
+            whole_article[doc] = set(content_terms(" ".join(sp.text for sp in spans))) if spans else set()
     windows, positions = [], []
     for s in shortlist:
         before, position = _before(s, article_sentences)
@@ -125,7 +131,8 @@ def score_sentences(
         s.dense = float(sims[i])
         others = [terms for doc, terms in others_pool if doc != s.passage.doc_id]
         s.features = features(info, s.text, windows[i], s.passage.text, article_rank[s.passage.doc_id],
-                              positions[i], s.dense, float(sims[n + i]), others, idf)
+                              positions[i], s.dense, float(sims[n + i]), others, idf,
+                              whole_article[s.passage.doc_id])
         s.rank_score = model.rank_score(s.features)
         s.score = model.probability(s.features)
     return sorted(shortlist, key=lambda s: -s.rank_score)

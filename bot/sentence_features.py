@@ -119,16 +119,19 @@ def rarity(candidate_texts: list[str]) -> dict[str, float]:
 
 def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, article_rank: int,
              position: int, dense: float, dense_window: float, others: list[set[str]] = (),
-             idf: dict[str, float] | None = None) -> list[float]:
+             idf: dict[str, float] | None = None, article_terms: set[str] | None = None) -> list[float]:
     """The feature vector (in FEATURES order) of one candidate sentence.
 
+    `article_terms`: the content words of the sentence's whole article (where the question's names
+    and numbers are looked for: a story names its subject once, near the top).
     `others`: the content words of each other retrieved article; a name or number that other
     reports repeat is more likely the answer (independent sources agree on facts, not on filler).
     """
     s_terms = set(content_terms(sentence))
     passage_terms = set(content_terms(passage_text)) | set(content_terms(window))
     anchors = q.anchors
-    anchor_share = len({a for a in anchors if a in passage_terms or a in passage_text.lower()}) / len(anchors) if anchors else 1.0
+    where = (article_terms or set()) | passage_terms
+    anchor_share = len({a for a in anchors if a in where or a in passage_text.lower()}) / len(anchors) if anchors else 1.0
     new_typed = 0.0
     typed_missing = 0.0
     if q.kind:
@@ -139,7 +142,7 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     new_values = (new_names | values_of(sentence, "number")) - q.term_set
     agreeing = max((sum(1 for o in others if v in o) for v in new_values), default=0)
     novelty = len(s_terms - q.term_set) / len(s_terms) if s_terms else 0.0
-    headline = 1.0 if not re.search(r"[.!?\"”’')]\s*$", sentence) else 0.0
+    headline = 1.0 if is_headline(sentence) else 0.0
     return [
         dense,
         dense_window,
@@ -169,6 +172,11 @@ def _weighted_coverage(wanted: set[str], found: set[str], idf: dict[str, float])
     weights = {t: idf.get(t, top) for t in wanted}
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if t in found) / total if total else 0.0
+
+
+def is_headline(sentence: str) -> bool:
+    """No closing punctuation: a headline, caption fragment or list item rather than a statement."""
+    return not re.search(r"[.!?\"”’')]\s*$", sentence)
 
 
 def logistic(x: float) -> float:

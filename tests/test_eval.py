@@ -71,7 +71,7 @@ def test_results_rows_follow_the_contract(seed_run):
     by_id = {r["id"]: r for r in rows}
     freeland = by_id["seed-04"]  # "Who is Canada's foreign minister?"
     assert not freeland["refused"] and "freeland" in freeland["answer"].lower()
-    assert freeland["citations"][0]["source"] == VOA and freeland["citations"][0]["quote"]
+    assert any(c["source"] == VOA and "Freeland" in c["quote"] for c in freeland["citations"])
     assert set(freeland["retrieved"]) == {VOA, NZ}
     assert by_id["seed-54"]["answerable"] is False  # "Who is the Prime Minister of Canada?"
 
