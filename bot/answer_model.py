@@ -44,13 +44,13 @@ class AnswerModel:
 
 
 DEFAULT = AnswerModel(  # `bot calibrate` on rtqa-dev + corpus/questions.jsonl, 2026-11-23
-    ranker={"dense": 2.646, "dense_window": 2.014, "overlap": 2.449, "overlap_passage": -0.036, "anchors":
-        1.298, "new_value": 1.517, "typed_missing": -1.517, "new_name": 0.941, "novelty": -0.275,
-        "article_rank": 1.597, "headline": -0.168, "lead": 0.445, "consensus": -0.141, "length": -0.148,
-        "overlap_rare": 2.617, "quote_for_say": 0.907},
-    gate={"dense": 1.446, "dense_window": -0.054, "overlap": 0.536, "overlap_passage": 0.54, "anchors": 0.748,
-        "new_value": 0.29, "typed_missing": -2.406, "new_name": 0.484, "novelty": -0.655, "article_rank":
-        0.863, "headline": -0.259, "lead": 0.579, "consensus": 0.728, "length": 0.772, "overlap_rare": 2.307,
-        "quote_for_say": 0.268},
-    gate_intercept=-5.921,
+    ranker={"dense": 2.497, "dense_window": 2.019, "overlap": 2.49, "overlap_passage": -0.016, "anchors":
+        1.299, "new_value": 1.502, "typed_missing": -1.502, "new_name": 1.034, "novelty": -0.279,
+        "article_rank": 1.619, "headline": -0.231, "lead": 0.442, "consensus": -0.208, "length": -0.19,
+        "overlap_rare": 2.708, "quote_for_say": 0.908},
+    gate={"dense": 1.414, "dense_window": -0.017, "overlap": 0.41, "overlap_passage": 0.513, "anchors": 0.758,
+        "new_value": 0.285, "typed_missing": -2.397, "new_name": 0.518, "novelty": -0.71, "article_rank":
+        0.871, "headline": -0.295, "lead": 0.574, "consensus": 0.704, "length": 0.763, "overlap_rare": 2.463,
+        "quote_for_say": 0.286},
+    gate_intercept=-5.879,
 )

@@ -63,8 +63,25 @@ def words(text: str) -> list[str]:
     return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
 
 
+# News names a country by its adjective as often as by its name ("Japanese Foreign Minister Taro Kono"
+# answers "Japan's foreign minister"); the common ones are matched to the country.
+_DEMONYMS = {
+    "american": "america", "australian": "australia", "british": "britain", "canadian": "canada",
+    "chinese": "china", "european": "europe", "french": "france", "german": "germany", "indian": "india",
+    "iranian": "iran", "iraqi": "iraq", "israeli": "israel", "italian": "italy", "japanese": "japan",
+    "korean": "korea", "mexican": "mexico", "pakistani": "pakistan", "palestinian": "palestine",
+    "russian": "russia", "spanish": "spain", "syrian": "syria", "turkish": "turkey", "ukrainian": "ukraine",
+    "afghan": "afghanistan", "brazilian": "brazil", "african": "africa", "asian": "asia",
+    "egyptian": "egypt", "swedish": "sweden", "polish": "poland", "dutch": "netherlands",
+}
+
+
 def stem(word: str) -> str:
-    """A light stemmer: enough to match 'sanctions' with 'sanction' or 'urged' with 'urge'."""
+    """A light stemmer: enough to match 'sanctions' with 'sanction', 'urged' with 'urge' and
+    'Japanese' with 'Japan'."""
+    word = _DEMONYMS.get(word, word)
+    if word.endswith("s") and word[:-1] in _DEMONYMS:  # "Canadians"
+        word = _DEMONYMS[word[:-1]]
     if word.endswith("'s"):
         word = word[:-2]
     for suffix in ("ing", "ies", "ed", "es", "s"):
