@@ -21,7 +21,7 @@ from bot.config import Settings, get_settings
 from bot.conflicts import find_conflict
 from bot.evidence import Passage, Sentence, candidate_sentences, passages_from, score_sentences
 from bot.models import ModelConfigError, make_embed_model
-from bot.sentence_features import expected_answer_type, is_headline
+from bot.sentence_features import expected_answer_type, is_headline, is_question
 from bot.prompts import load_prompt
 from bot.retrieve import Retriever
 from bot.store import Store, open_store
@@ -195,9 +195,12 @@ class QA:
         A headline names a story but does not state its facts: when one ranks first, the best
         statement near the bar (at least half of it) answers instead; the headline only if none is."""
         bar = self.settings.min_answer_probability
-        best = next((s for s in scored if not is_headline(s.text) and s.score >= bar * HEADLINE_YIELDS_TO), scored[0])
+        # A question in an article (a quiz, a headline's "Who will...?") is evidence of the topic, not an answer.
+        statements = [s for s in scored if not is_question(s.text)] or scored
+        best = next((s for s in statements if not is_headline(s.text) and s.score >= bar * HEADLINE_YIELDS_TO),
+                    statements[0])
         chosen = [best]
-        for s in scored:
+        for s in statements:
             if s is best:
                 continue
             if len(chosen) >= self.settings.max_answer_sentences:

@@ -43,14 +43,14 @@ class AnswerModel:
         return cls(data.get("ranker", {}), data.get("gate", {}), float(data.get("gate_intercept", 0.0)))
 
 
-DEFAULT = AnswerModel(  # `bot calibrate` on rtqa-dev + corpus/questions.jsonl, 2026-11-23
-    ranker={"dense": 2.497, "dense_window": 2.019, "overlap": 2.49, "overlap_passage": -0.016, "anchors":
-        1.299, "new_value": 1.502, "typed_missing": -1.502, "new_name": 1.034, "novelty": -0.279,
-        "article_rank": 1.619, "headline": -0.231, "lead": 0.442, "consensus": -0.208, "length": -0.19,
-        "overlap_rare": 2.708, "quote_for_say": 0.908},
-    gate={"dense": 1.414, "dense_window": -0.017, "overlap": 0.41, "overlap_passage": 0.513, "anchors": 0.758,
-        "new_value": 0.285, "typed_missing": -2.397, "new_name": 0.518, "novelty": -0.71, "article_rank":
-        0.871, "headline": -0.295, "lead": 0.574, "consensus": 0.704, "length": 0.763, "overlap_rare": 2.463,
-        "quote_for_say": 0.286},
-    gate_intercept=-5.879,
+DEFAULT = AnswerModel(  # `bot calibrate` on rtqa-dev + corpus/questions.jsonl, 2026-11-23 (24 candidates)
+    ranker={"dense": 2.723, "overlap": 2.77, "overlap_passage": -0.485, "anchors": 1.315, "new_value":
+        1.499, "typed_missing": -1.499, "new_name": 1.262, "novelty": -0.71, "article_rank": 1.41,
+        "headline": -0.307, "lead": 0.643, "consensus": -0.403, "length": -0.096, "overlap_rare": 2.921,
+        "quote_for_say": 0.736},
+    gate={"dense": 1.461, "overlap": 0.644, "overlap_passage": 0.188, "anchors": 0.471, "new_value":
+        0.315, "typed_missing": -2.301, "new_name": 0.555, "novelty": -0.702, "article_rank": 0.879,
+        "headline": -0.384, "lead": 0.511, "consensus": 0.582, "length": 0.522, "overlap_rare": 2.405,
+        "quote_for_say": -0.086},
+    gate_intercept=-5.29,
 )

@@ -98,7 +98,7 @@ class QuestionInfo:
 FOLLOW_UP_NAMES = 4
 
 FEATURES = (
-    "dense", "dense_window", "overlap", "overlap_passage", "anchors", "new_value", "typed_missing",
+    "dense", "overlap", "overlap_passage", "anchors", "new_value", "typed_missing",
     "new_name", "novelty", "article_rank", "headline", "lead", "consensus", "length", "overlap_rare",
     "quote_for_say",
 )
@@ -118,7 +118,7 @@ def rarity(candidate_texts: list[str]) -> dict[str, float]:
 
 
 def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, article_rank: int,
-             position: int, dense: float, dense_window: float, others: list[set[str]] = (),
+             position: int, dense: float, others: list[set[str]] = (),
              idf: dict[str, float] | None = None, article_terms: set[str] | None = None) -> list[float]:
     """The feature vector (in FEATURES order) of one candidate sentence.
 
@@ -145,7 +145,6 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     headline = 1.0 if is_headline(sentence) else 0.0
     return [
         dense,
-        dense_window,
         coverage(q.terms, sentence),
         coverage(q.terms, window + " " + passage_text),
         anchor_share,
@@ -177,6 +176,11 @@ def _weighted_coverage(wanted: set[str], found: set[str], idf: dict[str, float])
 def is_headline(sentence: str) -> bool:
     """No closing punctuation: a headline, caption fragment or list item rather than a statement."""
     return not re.search(r"[.!?\"”’')]\s*$", sentence)
+
+
+def is_question(sentence: str) -> bool:
+    """Ends with a question mark (inside closing quotes too): it asks, it does not state."""
+    return bool(re.search(r"\?[\"”’')\]]*\s*$", sentence))
 
 
 def logistic(x: float) -> float:

@@ -13,7 +13,7 @@ from bot.sentence_features import FEATURES, QuestionInfo, expected_answer_type, 
 
 def _row(question: str, sentence: str, before: str = "", passage: str = "") -> dict:
     values = features(QuestionInfo.of(question), sentence, f"{before} {sentence}".strip(), passage or sentence,
-                      article_rank=1, position=3, dense=0.5, dense_window=0.5)
+                      article_rank=1, position=3, dense=0.5)
     return dict(zip(FEATURES, values))
 
 
@@ -49,7 +49,7 @@ def test_rare_question_words_count_more_than_the_topic_everyone_shares():
     idf = rarity(pool)
     q = "Which Netflix show was renewed for a second season?"
     info = QuestionInfo.of(q)
-    row = lambda text: dict(zip(FEATURES, features(info, text, text, text, 1, 3, 0.5, 0.5, idf=idf)))  # noqa: E731
+    row = lambda text: dict(zip(FEATURES, features(info, text, text, text, 1, 3, 0.5, idf=idf)))  # noqa: E731
     assert idf["season"] > idf["netflix"]
     assert row(pool[0])["overlap_rare"] > row(pool[3])["overlap_rare"]
 
@@ -84,27 +84,33 @@ def test_unanswerable_questions_near_the_topic_are_refused(qa):
 
 
 # --- conflicts: different values for the asked fact are shown side by side, each cited and dated
-@pytest.fixture(scope="module")
-def conflict_qa(tmp_path_factory, embed_model):
+def _small_qa(tmp_path_factory, embed_model, articles: dict[str, str]):
+    """A QA over a store of a few articles written here."""
     from bot.answer import QA
     from bot.ingest import ingest
     from bot.store import open_store
 
-    folder = tmp_path_factory.mktemp("conflict-corpus")
-    (folder / "early-report.md").write_text(
-        "---\ntitle: Quake toll rises\ndate: 2023-02-07\n---\n"
-        "Rescuers in Anatolia worked through the night after the earthquake. "
-        "The earthquake in Anatolia killed 1,200 people, officials said on Tuesday. "
-        "Aid agencies sent tents and blankets to the region.\n", encoding="utf-8")
-    (folder / "later-report.md").write_text(
-        "---\ntitle: Quake toll climbs again\ndate: 2023-02-09\n---\n"
-        "Hopes of finding survivors faded in Anatolia on Thursday. "
-        "The earthquake in Anatolia killed 3,400 people, according to the latest official count. "
-        "Neighbouring countries offered help.\n", encoding="utf-8")
-    settings = make_settings(tmp_path_factory.mktemp("conflict-store"))
+    folder = tmp_path_factory.mktemp("corpus")
+    for name, text in articles.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    settings = make_settings(tmp_path_factory.mktemp("store"))
     store = open_store(settings, embed_model, writable=True)
     ingest(store, [folder], embed_model)
     return QA(settings, store, embed_model)
+
+
+@pytest.fixture(scope="module")
+def conflict_qa(tmp_path_factory, embed_model):
+    return _small_qa(tmp_path_factory, embed_model, {
+        "early-report.md": "---\ntitle: Quake toll rises\ndate: 2023-02-07\n---\n"
+        "Rescuers in Anatolia worked through the night after the earthquake. "
+        "The earthquake in Anatolia killed 1,200 people, officials said on Tuesday. "
+        "Aid agencies sent tents and blankets to the region.\n",
+        "later-report.md": "---\ntitle: Quake toll climbs again\ndate: 2023-02-09\n---\n"
+        "Hopes of finding survivors faded in Anatolia on Thursday. "
+        "The earthquake in Anatolia killed 3,400 people, according to the latest official count. "
+        "Neighbouring countries offered help.\n",
+    })
 
 
 def test_an_answer_says_when_articles_give_different_numbers_and_cites_each(conflict_qa):
@@ -178,3 +184,17 @@ def test_cli_calibrate_and_a_broken_answer_model_file_give_one_line_errors(seed_
         monkeypatch.delenv("BOT_ANSWER_MODEL")
         get_settings.cache_clear()
     assert done.exit_code == 1 and "BOT_ANSWER_MODEL" in done.output and "Traceback" not in done.output
+
+
+def test_a_question_printed_in_an_article_is_not_the_answer(tmp_path_factory, embed_model):
+    # News quizzes print the very question a user asks; it matches best but states nothing.
+    qa = _small_qa(tmp_path_factory, embed_model, {
+        "weekly-quiz.md": "---\ntitle: Weekly news quiz\ndate: 2022-07-22\n---\n"
+        "QUIZ TIME Which product remains difficult to find in many US stores due to a nationwide shortage? "
+        "Baby formula shortage In-stock levels for baby formula are slightly higher than last month, "
+        "a retail survey reported Wednesday. Parents still search several stores for it.\n",
+    })
+    answer = qa.answer("Which product remains difficult to find in many US stores due to a nationwide shortage?")
+    assert not answer.refused, answer.text
+    assert "baby formula" in answer.citations[0].quote.lower()
+    assert not any(c.quote.rstrip().endswith("?") for c in answer.citations), answer.text
