@@ -44,13 +44,13 @@ class AnswerModel:
 
 
 DEFAULT = AnswerModel(  # `bot calibrate` on rtqa-dev + corpus/questions.jsonl, 2026-11-23 (24 candidates)
-    ranker={"dense": 2.723, "overlap": 2.77, "overlap_passage": -0.485, "anchors": 1.315, "new_value":
-        1.499, "typed_missing": -1.499, "new_name": 1.262, "novelty": -0.71, "article_rank": 1.41,
-        "headline": -0.307, "lead": 0.643, "consensus": -0.403, "length": -0.096, "overlap_rare": 2.921,
-        "quote_for_say": 0.736},
-    gate={"dense": 1.461, "overlap": 0.644, "overlap_passage": 0.188, "anchors": 0.471, "new_value":
-        0.315, "typed_missing": -2.301, "new_name": 0.555, "novelty": -0.702, "article_rank": 0.879,
-        "headline": -0.384, "lead": 0.511, "consensus": 0.582, "length": 0.522, "overlap_rare": 2.405,
-        "quote_for_say": -0.086},
-    gate_intercept=-5.29,
+    ranker={"dense": 2.476, "overlap": 2.144, "overlap_passage": -0.59, "anchors": 1.283, "new_value":
+        1.484, "typed_missing": -1.484, "new_name": 1.203, "novelty": -0.549, "article_rank": 1.471,
+        "headline": -0.284, "lead": 0.596, "consensus": -0.445, "length": -0.294, "overlap_rare": 2.464,
+        "quote_for_say": 0.685, "matched": 1.814},
+    gate={"dense": 1.241, "overlap": 0.345, "overlap_passage": 0.155, "anchors": 0.451, "new_value":
+        0.306, "typed_missing": -2.329, "new_name": 0.579, "novelty": -0.214, "article_rank": 0.916,
+        "headline": -0.347, "lead": 0.52, "consensus": 0.507, "length": 0.268, "overlap_rare": 2.455,
+        "quote_for_say": -0.073, "matched": 0.615},
+    gate_intercept=-5.72,
 )

@@ -1,8 +1,8 @@
 """What tells an answer sentence from a sentence that only talks about the question.
 
-Each candidate sentence gets a handful of features: how close it is in meaning to the question (alone
-and with the sentence before it, so "He said..." inherits its subject), how many question words it and
-its passage hold, whether the question's names and numbers are in its passage, whether it brings a
+Each candidate sentence gets a handful of features: how close it is in meaning to the question, how
+many question words it holds and how many its passage with the sentence before it holds (so "He
+said..." inherits its subject), whether the question's names and numbers are in its passage, whether it brings a
 value of the asked kind that the question does not already contain, how much of it only restates the
 question, its article's rank and whether it reads like a headline. `bot/answer_model.py` weighs them.
 """
@@ -96,11 +96,12 @@ class QuestionInfo:
 
 
 FOLLOW_UP_NAMES = 4
+MATCHED_CAP = 4
 
 FEATURES = (
     "dense", "overlap", "overlap_passage", "anchors", "new_value", "typed_missing",
     "new_name", "novelty", "article_rank", "headline", "lead", "consensus", "length", "overlap_rare",
-    "quote_for_say",
+    "quote_for_say", "matched",
 )
 _SAY = re.compile(r"\b(say|said|says|tell|told|describe[sd]?|call(ed|s)?|warn(ed|s)?|quote[sd]?|react(ed)?|respond(ed)?)\b", re.I)
 _QUOTE = re.compile(r"[\"“”]")
@@ -159,6 +160,9 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
         min(len(s_terms), 40) / 40,
         _weighted_coverage(q.term_set, s_terms, idf or {}),
         1.0 if _SAY.search(q.text) and _QUOTE.search(sentence) else 0.0,
+        # How many question words it holds, not only what share: one word of a two-word question
+        # ("capital of Australia") is half the question but little evidence.
+        min(len(q.term_set & s_terms), MATCHED_CAP) / MATCHED_CAP,
     ]
 
 

@@ -41,6 +41,15 @@ def test_question_anchors_must_be_found_in_the_passage():
     assert _row(q, "Sergey Lavrov said the Vancouver meeting was harmful.")["anchors"] == 1
 
 
+def test_one_word_of_a_short_question_is_half_by_share_but_weak_evidence_by_count():
+    short = _row("What is the capital of Australia?", "Nations as far apart as Australia and Colombia attended.")
+    long_ = _row("Which nations attended the Vancouver meeting on North Korea sanctions?",
+                 "Nations attended the Vancouver meeting on North Korea sanctions.")
+    assert short["overlap"] == 0.5 and short["matched"] == 0.25
+    assert long_["matched"] == 1.0  # capped: four or more of the question's words
+    assert DEFAULT.probability(list(short.values())) < 0.2  # below the default bar
+
+
 def test_rare_question_words_count_more_than_the_topic_everyone_shares():
     from bot.sentence_features import rarity
 

@@ -16,8 +16,9 @@ from bot.lexical import build_bm25
 from bot.retrieve import make_fusion, rank_by_article
 from conftest import VOA
 
-# Seed-question levels reached (DECISIONS.md); a change that drops below these is a regression.
-SEED_MIN_ACCURACY = 0.72
+# Seed-question levels reached (DECISIONS.md), one question of margin: measured 34/43 answered
+# correctly and 7/12 unanswerable refused; a change that drops below these is a regression.
+SEED_MIN_ACCURACY = 0.76
 SEED_MIN_REFUSAL = 0.50
 
 
