@@ -90,6 +90,9 @@ class QuestionInfo:
             # "he"/"she" is usually among the first (and its words must not outweigh the question's).
             names = names[:FOLLOW_UP_NAMES]
             anchors |= {stem(n.lower().strip(".")) for n in names}
+            # The referent stands in for the pronoun: "what did she tell the gathering?" after "Chrystia
+            # Freeland" asks what Chrystia Freeland told it, so her name counts as a question word.
+            terms = terms + [t for t in content_terms(" ".join(names)) if t not in terms]
             if names:
                 search_text = f"{question} ({', '.join(names)})"
         return cls(question, terms, expected_answer_type(question), anchors, set(terms), search_text)

@@ -74,6 +74,14 @@ def test_a_follow_up_borrows_the_names_of_the_earlier_turn():
     info = QuestionInfo.of("What did he say about North Korea's intentions?",
                            "What did he say about North Korea's intentions? Who is Japan's foreign minister? Taro Kono.")
     assert {"taro", "kono"} <= info.anchors and "Taro" in info.search_text and "Kono" in info.search_text
+    assert {"taro", "kono"} <= info.term_set  # "he" is Taro Kono: a sentence naming him matches the question
+
+
+def test_a_follow_up_about_she_finds_what_the_earlier_answer_named(qa):
+    history = [("Who is Canada's foreign minister?", "Chrystia Freeland.")]
+    answer = qa.answer("What did she tell the gathering?", history)
+    assert not answer.refused, answer.text
+    assert "effectiveness of existing sanctions" in answer.citations[0].quote
 
 
 def test_the_gate_model_prefers_the_answer_to_a_sentence_restating_the_question():
