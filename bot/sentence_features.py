@@ -140,6 +140,9 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     typed_missing = 0.0
     if q.kind:
         new = values_of(sentence, q.kind) - values_of(q.text, q.kind) - q.term_set
+        counted = counted_things(q.text)
+        if new and counted:  # "how many missiles": a number of flights or people does not answer it
+            new = counts_of(sentence, counted) - values_of(q.text, "number")
         new_typed = 1.0 if new else 0.0
         typed_missing = 1.0 - new_typed
     new_names = values_of(sentence, "name") - values_of(q.text, "name") - q.term_set
@@ -167,6 +170,26 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
         # ("capital of Australia") is half the question but little evidence.
         min(len(q.term_set & s_terms), MATCHED_CAP) / MATCHED_CAP,
     ]
+
+
+_HOW_MANY = re.compile(r"\bhow many ((?:[a-z][\w-]*\s+){1,2})", re.I)
+COUNT_REACH = 3  # words between a number and the thing it counts ("20 nations", "716 international flights")
+
+
+def counted_things(question: str) -> set[str]:
+    """The stems of what a "how many" question counts: the (up to) two words after "how many"."""
+    m = _HOW_MANY.search(question)
+    return {t for t in content_terms(m.group(1))} if m else set()
+
+
+def counts_of(sentence: str, counted: set[str]) -> set[str]:
+    """Numbers in the sentence followed, within a few words, by one of the counted things."""
+    tokens = words(sentence)
+    found = set()
+    for i, token in enumerate(tokens):
+        if _NUMBER.fullmatch(token) and any(stem(w) in counted for w in tokens[i + 1 : i + 1 + COUNT_REACH]):
+            found.add(token.replace(",", ""))
+    return found
 
 
 def _weighted_coverage(wanted: set[str], found: set[str], idf: dict[str, float]) -> float:

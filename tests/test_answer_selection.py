@@ -33,6 +33,14 @@ def test_a_sentence_with_a_new_value_of_the_asked_kind_is_marked_and_one_without
     assert without["new_value"] == 0 and without["typed_missing"] == 1
 
 
+def test_a_how_many_question_wants_a_number_of_the_things_it_counts():
+    q = "How many missiles did North Korea launch in 2017?"
+    assert _row(q, "Lives of 152,110 people on 716 flights were at risk.")["typed_missing"] == 1
+    assert _row(q, "North Korea launched 23 missiles in 2017.")["new_value"] == 1
+    q = "How many international flights could it have endangered?"
+    assert _row(q, "Lives of 152,110 people on 716 international flights were at risk.")["new_value"] == 1
+
+
 def test_question_anchors_must_be_found_in_the_passage():
     assert {"lavrov", "sergey"} <= question_anchors("What did Sergey Lavrov say about the meeting in 2018?")
     assert "2018" in question_anchors("What did Sergey Lavrov say about the meeting in 2018?")
@@ -94,7 +102,8 @@ def test_the_gate_model_prefers_the_answer_to_a_sentence_restating_the_question(
 
 def test_unanswerable_questions_near_the_topic_are_refused(qa):
     for question in ("What did Sergey Lavrov say about the Vancouver meeting?",
-                     "How much oil did North Korea receive through ship-to-ship transfers?"):
+                     "How much oil did North Korea receive through ship-to-ship transfers?",
+                     "How many missiles did North Korea launch in 2017?"):  # the articles count flights
         answer = qa.answer(question)
         assert answer.refused, (question, answer.text)
         assert not answer.citations and answer.closest  # closest passages are shown, never cited
