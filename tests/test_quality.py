@@ -16,10 +16,10 @@ from bot.lexical import build_bm25
 from bot.retrieve import make_fusion, rank_by_article
 from conftest import VOA
 
-# Seed-question levels reached (DECISIONS.md), one question of margin: measured 34/43 answered
-# correctly and 7/12 unanswerable refused; a change that drops below these is a regression.
-SEED_MIN_ACCURACY = 0.76
-SEED_MIN_REFUSAL = 0.50
+# Seed-question levels reached (DECISIONS.md), one question of margin: measured 35/43 answered
+# correctly and 8/12 unanswerable refused; a change that drops below these is a regression.
+SEED_MIN_ACCURACY = 0.79
+SEED_MIN_REFUSAL = 0.58
 
 
 def _hit(doc: str, n: int, score: float, day: str = "") -> NodeWithScore:
