@@ -43,7 +43,7 @@ class AnswerModel:
         return cls(data.get("ranker", {}), data.get("gate", {}), float(data.get("gate_intercept", 0.0)))
 
 
-DEFAULT = AnswerModel(  # `bot calibrate` on rtqa-dev + corpus/questions.jsonl, 2026-11-23 (24 candidates)
+DEFAULT = AnswerModel(  # `bot calibrate` on rtqa-dev + corpus/questions.jsonl at 19e4cb5 (DECISIONS.md 5)
     ranker={"dense": 2.476, "overlap": 2.144, "overlap_passage": -0.59, "anchors": 1.283, "new_value":
         1.484, "typed_missing": -1.484, "new_name": 1.203, "novelty": -0.549, "article_rank": 1.471,
         "headline": -0.284, "lead": 0.596, "consensus": -0.445, "length": -0.294, "overlap_rare": 2.464,
