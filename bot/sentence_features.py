@@ -2,9 +2,10 @@
 
 Each candidate sentence gets a handful of features: how close it is in meaning to the question, how
 many question words it holds and how many its passage with the sentence before it holds (so "He
-said..." inherits its subject), whether the question's names and numbers are in its passage, whether it brings a
-value of the asked kind that the question does not already contain, how much of it only restates the
-question, its article's rank and whether it reads like a headline. `bot/answer_model.py` weighs them.
+said..." inherits its subject), whether the question's names and numbers are in its passage,
+whether it brings a value of the asked kind that the question does not already contain, how much of
+it only restates the question, its article's rank and whether it reads like a headline.
+`bot/answer_model.py` weighs them.
 """
 
 from __future__ import annotations
@@ -179,7 +180,7 @@ COUNT_REACH = 3  # words between a number and the thing it counts ("20 nations",
 def counted_things(question: str) -> set[str]:
     """The stems of what a "how many" question counts: the (up to) two words after "how many"."""
     m = _HOW_MANY.search(question)
-    return {t for t in content_terms(m.group(1))} if m else set()
+    return set(content_terms(m.group(1))) if m else set()
 
 
 def counts_of(sentence: str, counted: set[str]) -> set[str]:
