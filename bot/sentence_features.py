@@ -92,14 +92,18 @@ class QuestionInfo:
             names = names[:FOLLOW_UP_NAMES]
             anchors |= {stem(n.lower().strip(".")) for n in names}
             # The referent stands in for the pronoun: "what did she tell the gathering?" after "Chrystia
-            # Freeland" asks what Chrystia Freeland told it, so her name counts as a question word.
-            terms = terms + [t for t in content_terms(" ".join(names)) if t not in terms]
+            # Freeland" asks what Chrystia Freeland told it, so her name counts as a question word. Only
+            # with a pronoun: a short new question ("Who won the 2018 World Cup?") is about something
+            # else, and the earlier names would make the earlier topic answer it.
+            if _PERSONAL_PRONOUN.search(question):
+                terms = terms + [t for t in content_terms(" ".join(names)) if t not in terms]
             if names:
                 search_text = f"{question} ({', '.join(names)})"
         return cls(question, terms, expected_answer_type(question), anchors, set(terms), search_text)
 
 
 FOLLOW_UP_NAMES = 4
+_PERSONAL_PRONOUN = re.compile(r"\b(he|she|they|him|her|hers|his|them|their)\b", re.I)
 MATCHED_CAP = 4
 
 FEATURES = (

@@ -85,6 +85,14 @@ def test_a_follow_up_borrows_the_names_of_the_earlier_turn():
     assert {"taro", "kono"} <= info.term_set  # "he" is Taro Kono: a sentence naming him matches the question
 
 
+def test_a_new_short_question_after_a_turn_does_not_borrow_its_names(qa):
+    info = QuestionInfo.of("Who won the 2018 World Cup?",
+                           "Who won the 2018 World Cup? Who is South Korea's foreign minister? Kang Kyung-wha.")
+    assert "kang" not in info.term_set  # no pronoun: the earlier names are context, not question words
+    history = [("Who is South Korea's foreign minister?", "Kang Kyung-wha, South Korea's Foreign Minister.")]
+    assert qa.answer("Who won the 2018 World Cup?", history).refused
+
+
 def test_a_follow_up_about_she_finds_what_the_earlier_answer_named(qa):
     history = [("Who is Canada's foreign minister?", "Chrystia Freeland.")]
     answer = qa.answer("What did she tell the gathering?", history)
