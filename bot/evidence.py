@@ -113,15 +113,17 @@ def score_sentences(
     for p in list(retrieved) or [s.passage for s in sentences]:
         article_terms.setdefault(p.doc_id, set()).update(content_terms(p.text))
     others_pool = list(article_terms.items())[:CONSENSUS_ARTICLES]
-    whole_article: dict[str, set[str]] = {}
+    # Each shortlisted sentence's article, split once: its words (for anchors) and sentence starts.
+    spans_of: dict[str, list[Span]] = {}
     for s in shortlist:
         doc = s.passage.doc_id
-        if doc not in whole_article:
-            spans = article_sentences(doc) if article_sentences else None
-            whole_article[doc] = set(content_terms(" ".join(sp.text for sp in spans))) if spans else set()
+        if doc not in spans_of:
+            spans_of[doc] = (article_sentences(doc) if article_sentences else None) or []
+    whole_article = {doc: set(content_terms(" ".join(sp.text for sp in spans))) for doc, spans in spans_of.items()}
+    starts_of = {doc: [sp.start for sp in spans] for doc, spans in spans_of.items()}
     windows, positions = [], []
     for s in shortlist:
-        before, position = _before(s, article_sentences)
+        before, position = _before(s, spans_of[s.passage.doc_id], starts_of[s.passage.doc_id])
         windows.append(f"{before} {s.text}".strip())
         positions.append(position)
     # Only the sentences are embedded: embedding each with the sentence before it as well doubled the
@@ -137,12 +139,12 @@ def score_sentences(
     return sorted(shortlist, key=lambda s: -s.rank_score)
 
 
-def _before(sentence: Sentence, article_sentences) -> tuple[str, int]:
-    """The sentence before this one in its article, and this one's index in the article."""
-    spans = article_sentences(sentence.passage.doc_id) if article_sentences else None
+def _before(sentence: Sentence, spans: list[Span], starts: list[int]) -> tuple[str, int]:
+    """The sentence before this one in its article, and this one's index in the article (`spans`:
+    the article's sentences, `starts` their offsets; empty when the article is not known)."""
     if not spans:
         spans = split_sentences(sentence.passage.text, offset=sentence.passage.start)
-    starts = [sp.start for sp in spans]
+        starts = [sp.start for sp in spans]
     i = bisect.bisect_left(starts, sentence.span.start)
     if i < len(spans) and spans[i].start == sentence.span.start:
         return (spans[i - 1].text if i > 0 else ""), i

@@ -76,6 +76,8 @@ class QuestionInfo:
     anchors: set[str]
     term_set: set[str]
     search_text: str  # what sentences are compared with by meaning
+    counted: set[str]  # what a "how many" question counts (stems); empty otherwise
+    asks_quote: bool  # "what did X say/tell/call..."
 
     @classmethod
     def of(cls, question: str, context: str = "") -> "QuestionInfo":
@@ -99,7 +101,8 @@ class QuestionInfo:
                 terms = terms + [t for t in content_terms(" ".join(names)) if t not in terms]
             if names:
                 search_text = f"{question} ({', '.join(names)})"
-        return cls(question, terms, expected_answer_type(question), anchors, set(terms), search_text)
+        return cls(question, terms, expected_answer_type(question), anchors, set(terms), search_text,
+                   counted_things(question), bool(_SAY.search(question)))
 
 
 FOLLOW_UP_NAMES = 4
@@ -145,9 +148,8 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     typed_missing = 0.0
     if q.kind:
         new = values_of(sentence, q.kind) - values_of(q.text, q.kind) - q.term_set
-        counted = counted_things(q.text)
-        if new and counted:  # "how many missiles": a number of flights or people does not answer it
-            new = counts_of(sentence, counted) - values_of(q.text, "number")
+        if new and q.counted:  # "how many missiles": a number of flights or people does not answer it
+            new = counts_of(sentence, q.counted) - values_of(q.text, "number")
         new_typed = 1.0 if new else 0.0
         typed_missing = 1.0 - new_typed
     new_names = values_of(sentence, "name") - values_of(q.text, "name") - q.term_set
@@ -170,7 +172,7 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
         min(agreeing, 3) / 3,
         min(len(s_terms), 40) / 40,
         _weighted_coverage(q.term_set, s_terms, idf or {}),
-        1.0 if _SAY.search(q.text) and _QUOTE.search(sentence) else 0.0,
+        1.0 if q.asks_quote and _QUOTE.search(sentence) else 0.0,
         # How many question words it holds, not only what share: one word of a two-word question
         # ("capital of Australia") is half the question but little evidence.
         min(len(q.term_set & s_terms), MATCHED_CAP) / MATCHED_CAP,
