@@ -43,14 +43,15 @@ class AnswerModel:
         return cls(data.get("ranker", {}), data.get("gate", {}), float(data.get("gate_intercept", 0.0)))
 
 
-DEFAULT = AnswerModel(  # `bot calibrate` on rtqa-dev + corpus/questions.jsonl at 19e4cb5 (DECISIONS.md 5)
-    ranker={"dense": 2.476, "overlap": 2.144, "overlap_passage": -0.59, "anchors": 1.283, "new_value":
-        1.484, "typed_missing": -1.484, "new_name": 1.203, "novelty": -0.549, "article_rank": 1.471,
-        "headline": -0.284, "lead": 0.596, "consensus": -0.445, "length": -0.294, "overlap_rare": 2.464,
-        "quote_for_say": 0.685, "matched": 1.814},
-    gate={"dense": 1.241, "overlap": 0.345, "overlap_passage": 0.155, "anchors": 0.451, "new_value":
-        0.306, "typed_missing": -2.329, "new_name": 0.579, "novelty": -0.214, "article_rank": 0.916,
-        "headline": -0.347, "lead": 0.52, "consensus": 0.507, "length": 0.268, "overlap_rare": 2.455,
-        "quote_for_say": -0.073, "matched": 0.615},
-    gate_intercept=-5.72,
+DEFAULT = AnswerModel(  # `bot calibrate` on rtqa-dev + corpus/questions.jsonl (DECISIONS.md 6)
+    ranker={"dense": 2.549, "overlap": 1.829, "overlap_passage": -0.554, "anchors": 1.106,
+        "new_value": 1.356, "typed_missing": -1.356, "new_name": 1.021, "novelty": -0.802,
+        "article_rank": 1.548, "headline": -0.338, "lead": 0.612, "consensus": -0.438,
+        "length": -0.816, "overlap_rare": 2.432, "quote_for_say": 0.783, "matched": 1.425,
+        "typed_entity": 2.204},
+    gate={"dense": 1.08, "overlap": 0.253, "overlap_passage": 0.137, "anchors": 0.337,
+        "new_value": 0.169, "typed_missing": -2.319, "new_name": 0.433, "novelty": -0.427,
+        "article_rank": 0.927, "headline": -0.411, "lead": 0.562, "consensus": 0.478, "length": 0.338,
+        "overlap_rare": 2.455, "quote_for_say": 0.068, "matched": 0.404, "typed_entity": 0.598},
+    gate_intercept=-5.267,
 )

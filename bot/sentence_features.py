@@ -14,6 +14,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from bot.entities import asked_labels, new_entities
 from bot.text import content_terms, coverage, stem, stopwords, words
 
 _NUMBER = re.compile(
@@ -78,6 +79,8 @@ class QuestionInfo:
     search_text: str  # what sentences are compared with by meaning
     counted: set[str]  # what a "how many" question counts (stems); empty otherwise
     asks_quote: bool  # "what did X say/tell/call..."
+    entity_labels: frozenset[str] | None  # the named-entity labels that can answer it (bot/entities.py)
+    names: set[str]  # the capitalised words of the question itself (stems)
 
     @classmethod
     def of(cls, question: str, context: str = "") -> "QuestionInfo":
@@ -102,17 +105,19 @@ class QuestionInfo:
             if names:
                 search_text = f"{question} ({', '.join(names)})"
         return cls(question, terms, expected_answer_type(question), anchors, set(terms), search_text,
-                   counted_things(question), bool(_SAY.search(question)))
+                   counted_things(question), bool(_SAY.search(question)), asked_labels(question),
+                   values_of(question, "name"))
 
 
 FOLLOW_UP_NAMES = 4
 _PERSONAL_PRONOUN = re.compile(r"\b(he|she|they|him|her|hers|his|them|their)\b", re.I)
 MATCHED_CAP = 4
+ENTITY_CONTEXT_WORDS = 2
 
 FEATURES = (
     "dense", "overlap", "overlap_passage", "anchors", "new_value", "typed_missing",
     "new_name", "novelty", "article_rank", "headline", "lead", "consensus", "length", "overlap_rare",
-    "quote_for_say", "matched",
+    "quote_for_say", "matched", "typed_entity",
 )
 _SAY = re.compile(r"\b(say|said|says|tell|told|describe[sd]?|call(ed|s)?|warn(ed|s)?|quote[sd]?|react(ed)?|respond(ed)?)\b", re.I)
 _QUOTE = re.compile(r"[\"“”]")
@@ -131,13 +136,15 @@ def rarity(candidate_texts: list[str]) -> dict[str, float]:
 
 def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, article_rank: int,
              position: int, dense: float, others: list[set[str]] = (),
-             idf: dict[str, float] | None = None, article_terms: set[str] | None = None) -> list[float]:
+             idf: dict[str, float] | None = None, article_terms: set[str] | None = None,
+             entities: list[tuple[str, str]] = ()) -> list[float]:
     """The feature vector (in FEATURES order) of one candidate sentence.
 
     `article_terms`: the content words of the sentence's whole article (where the question's names
     and numbers are looked for: a story names its subject once, near the top).
     `others`: the content words of each other retrieved article; a name or number that other
     reports repeat is more likely the answer (independent sources agree on facts, not on filler).
+    `entities`: the sentence's named entities, (text, label), from `bot/entities.py`.
     """
     s_terms = set(content_terms(sentence))
     passage_terms = set(content_terms(passage_text)) | set(content_terms(window))
@@ -157,6 +164,13 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     agreeing = max((sum(1 for o in others if v in o) for v in new_values), default=0)
     novelty = len(s_terms - q.term_set) / len(s_terms) if s_terms else 0.0
     headline = 1.0 if is_headline(sentence) else 0.0
+    # A named entity of the asked kind ("which country" -> a place) that the question does not name,
+    # in a sentence about the question (two of its words at least: a list of nations holding
+    # "Australia" does not answer "What is the capital of Australia?"). Finer than `new_value`,
+    # which takes any capitalised word for a name.
+    typed_entity = 0.0
+    if q.entity_labels and len(q.term_set & s_terms) >= ENTITY_CONTEXT_WORDS:
+        typed_entity = 1.0 if new_entities(list(entities), q.entity_labels, q.term_set, q.names) else 0.0
     return [
         dense,
         coverage(q.terms, sentence),
@@ -176,6 +190,7 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
         # How many question words it holds, not only what share: one word of a two-word question
         # ("capital of Australia") is half the question but little evidence.
         min(len(q.term_set & s_terms), MATCHED_CAP) / MATCHED_CAP,
+        typed_entity,
     ]
 
 

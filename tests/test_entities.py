@@ -1,0 +1,83 @@
+"""Named entities: the kind a question asks for, the real spaCy tagger, and the `typed_entity` feature."""
+
+from __future__ import annotations
+
+import pytest
+
+import bot.entities as entities
+from bot.embedding import ModelFileError
+from bot.entities import EntityTagger, asked_labels, default_tagger, new_entities
+from bot.sentence_features import FEATURES, QuestionInfo, features
+
+
+def _typed_entity(question: str, sentence: str) -> float:
+    tags = default_tagger().entities([sentence])[0]
+    row = features(QuestionInfo.of(question), sentence, sentence, sentence, article_rank=1, position=3,
+                   dense=0.5, entities=tags)
+    return dict(zip(FEATURES, row))["typed_entity"]
+
+
+@pytest.mark.parametrize(
+    "question, label",
+    [
+        ("Which country elected its first leftist leader this week?", "GPE"),
+        ("In which city were the foreign ministers' talks held?", "GPE"),
+        ("Where was the meeting about North Korea held?", "GPE"),
+        ("Which automaker recalled 2.9 million vehicles?", "ORG"),
+        ("Which legendary musician banned phones at his concerts?", "PERSON"),
+        ("Who won the NHL's Hart Trophy?", "PERSON"),
+        ("How much does a gallon of gas cost on average?", "MONEY"),
+        ("What percentage of adults disapprove of the decision?", "PERCENT"),
+        ("How many nations took part in the meeting?", "CARDINAL"),
+        ("When did the meeting take place?", "DATE"),
+    ],
+)
+def test_the_asked_kind_of_entity(question, label):
+    assert label in asked_labels(question)
+
+
+def test_questions_that_ask_for_no_entity():
+    assert asked_labels("What did Tillerson urge China and Russia to do?") is None
+    assert asked_labels("Why did cities cancel their fireworks displays?") is None
+    assert "PERSON" not in asked_labels("Which country joined the talks?")
+
+
+def test_the_real_tagger_finds_places_people_and_numbers():
+    tags = default_tagger().entities(["Foreign ministers from 20 nations met in Vancouver on Tuesday."])[0]
+    assert ("Vancouver", "GPE") in tags
+    assert ("20", "CARDINAL") in tags
+    assert any(label == "DATE" for _, label in tags)
+
+
+def test_an_entity_the_question_already_names_is_not_new():
+    q = QuestionInfo.of("Where did North Korea's neighbours meet?")
+    found = [("North Korea", "GPE"), ("South Korea", "GPE"), ("Vancouver", "GPE")]
+    # "South Korea" shares a name with the question: a neighbour, not the place asked for
+    assert new_entities(found, frozenset({"GPE"}), q.term_set, q.names) == ["Vancouver"]
+    park = QuestionInfo.of("Which US national park was flooded this week?")
+    assert new_entities([("Yellowstone National Park", "FAC")], asked_labels(park.text), park.term_set,
+                        park.names) == ["Yellowstone National Park"]  # the question's words, but not its names
+
+
+def test_a_sentence_naming_an_entity_of_the_asked_kind_is_marked():
+    q = "In which city were the foreign ministers' talks on North Korea held?"
+    assert _typed_entity(q, "Foreign ministers held talks on North Korea in Vancouver on Tuesday.") == 1.0
+    # restates the question, names no other place
+    assert _typed_entity(q, "The foreign ministers' talks on North Korea were held this week.") == 0.0
+    # a place, but the sentence holds only one word of the question: not about it
+    assert _typed_entity("What is the capital of Australia?",
+                         "Nations as far apart as Australia, New Zealand and Colombia attended.") == 0.0
+
+
+def test_a_changed_entity_model_file_is_refused_with_the_fix(monkeypatch):
+    monkeypatch.setattr(entities, "NER_MODEL_SHA256", "0" * 64)
+    with pytest.raises(ModelFileError, match="Reinstall the project"):
+        EntityTagger()
+
+
+def test_which_city_is_answered_with_a_sentence_naming_it(qa):
+    # Before entities were typed, the answer was Kang Kyung-wha's sentence about inter-Korean talks and
+    # one about tensions easing, neither naming a city. (Kang's sentence still comes first.)
+    answer = qa.answer("In which city were the foreign ministers' talks on North Korea held?")
+    assert not answer.refused, answer.text
+    assert any("Vancouver" in c.quote for c in answer.citations), answer.text
