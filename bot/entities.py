@@ -26,8 +26,7 @@ PLACE = frozenset({"GPE", "LOC"})
 ORGANISATION = frozenset({"ORG"})
 PERSON = frozenset({"PERSON"})
 # The head noun of "which/what <noun>" -> the entity labels that can answer it.
-_HEADS: dict[str, frozenset[str]] = {}
-for _words, _labels in (
+_HEADS: dict[str, frozenset[str]] = {word: labels for words, labels in (
     ("country countries nation nations state states city cities island province region capital town "
      "county territory continent", PLACE),
     ("company companies automaker firm brand retailer bank team teams organization organisation group "
@@ -42,9 +41,7 @@ for _words, _labels in (
     ("language", frozenset({"LANGUAGE", "NORP"})),
     ("product", frozenset({"PRODUCT", "ORG"})),
     ("currency", frozenset({"MONEY", "NORP"})),
-):
-    for _w in _words.split():
-        _HEADS[_w] = _labels
+) for word in words.split()}
 
 _ASKS = (  # checked in order: the first match decides
     (re.compile(r"\bwhat (percentage|percent|share)\b"), frozenset({"PERCENT"})),

@@ -3,8 +3,9 @@
 Each candidate sentence gets a handful of features: how close it is in meaning to the question, how
 many question words it holds and how many its passage with the sentence before it holds (so "He
 said..." inherits its subject), whether the question's names and numbers are in its passage,
-whether it brings a value of the asked kind that the question does not already contain, how much of
-it only restates the question, its article's rank and whether it reads like a headline.
+whether it brings a value of the asked kind that the question does not already contain (and a named
+entity of that kind, `bot/entities.py`), how much of it only restates the question, its article's
+rank and whether it reads like a headline.
 `bot/answer_model.py` weighs them.
 """
 
