@@ -53,6 +53,7 @@ def _friendly_errors(func):
 
     from pydantic import ValidationError
 
+    from bot.embedding import ModelFileError
     from bot.models import ModelConfigError
     from bot.store import StoreError
 
@@ -60,7 +61,7 @@ def _friendly_errors(func):
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except (StoreError, ModelConfigError, QuestionError) as err:
+        except (StoreError, ModelConfigError, ModelFileError, QuestionError) as err:
             fail(str(err))
         except ValidationError as err:  # a bad value in the environment or .env
             if err.title != "Settings":

