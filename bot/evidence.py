@@ -130,7 +130,9 @@ def score_sentences(
     # Only the sentences are embedded: embedding each with the sentence before it as well doubled the
     # cost and gained nothing held out (DECISIONS.md); the window still counts for word overlap.
     sims = _cosines(_embed(embed_model, [s.text for s in shortlist]), embed_model, info.search_text)
-    tags = (tagger or default_tagger()).entities([s.text for s in shortlist]) if info.entity_labels else [()] * len(shortlist)
+    tags: list = [()] * len(shortlist)
+    if info.entity_labels:  # only questions that ask for a kind of entity pay for tagging
+        tags = (tagger or default_tagger()).entities([s.text for s in shortlist])
     for i, s in enumerate(shortlist):
         s.dense = float(sims[i])
         others = [terms for doc, terms in others_pool if doc != s.passage.doc_id]
