@@ -8,6 +8,7 @@ which ships the weights: nothing is downloaded at run time. Measured gain: DECIS
 
 from __future__ import annotations
 
+import importlib
 import re
 import threading
 from collections import OrderedDict
@@ -43,16 +44,19 @@ _HEADS: dict[str, frozenset[str]] = {word: labels for words, labels in (
     ("currency", frozenset({"MONEY", "NORP"})),
 ) for word in words.split()}
 
+# Question shapes (on lower-cased text), shared with `sentence_features.expected_answer_type`.
+ASKS_DATE = re.compile(r"\bwhen\b|\bwhat (date|day|year|month|time)\b|\bwhich (date|day|year|month)\b")
+ASKS_PLACE = re.compile(r"\bwhere\b")
+ASKS_PERSON = re.compile(r"^\s*who\b|\bwho (is|was|were|are|will|has|had|won|became|said)\b")
+
 _ASKS = (  # checked in order: the first match decides
     (re.compile(r"\bwhat (percentage|percent|share)\b"), frozenset({"PERCENT"})),
     (re.compile(r"\bhow many\b"), frozenset({"CARDINAL", "QUANTITY"})),
     (re.compile(r"\bhow much\b|\bwhat (price|amount|cost)\b"), frozenset({"MONEY", "QUANTITY", "PERCENT", "CARDINAL"})),
     (re.compile(r"\bhow (long|old)\b"), frozenset({"DATE", "TIME", "QUANTITY", "CARDINAL"})),
-    (re.compile(r"\bwhen\b|\bwhat (date|day|year|month|time)\b|\bwhich (date|day|year|month)\b"), frozenset({"DATE", "TIME"})),
+    (ASKS_DATE, frozenset({"DATE", "TIME"})),
 )
 _WHICH = re.compile(r"\b(?:which|what)\s+((?:[\w-]+\s+){0,3}[\w-]+)")
-_WHERE = re.compile(r"\bwhere\b")
-_WHO = re.compile(r"^\s*who\b|\bwho (is|was|were|are|will|has|had|won|became|said)\b")
 
 
 def asked_labels(question: str) -> frozenset[str] | None:
@@ -66,9 +70,9 @@ def asked_labels(question: str) -> frozenset[str] | None:
         for word in m.group(1).split():
             if word in _HEADS:
                 return _HEADS[word]
-    if _WHERE.search(q):
+    if ASKS_PLACE.search(q):
         return frozenset({"GPE", "LOC", "FAC"})
-    if _WHO.search(q):
+    if ASKS_PERSON.search(q):
         return PERSON | ORGANISATION  # "who won the Stanley Cup?" is a team
     return None
 
@@ -91,8 +95,7 @@ class EntityTagger:
 
     def __init__(self) -> None:
         try:
-            import spacy  # noqa: F401  (the package below needs it; a clear error if it is missing)
-            module = __import__(MODEL_PACKAGE)
+            module = importlib.import_module(MODEL_PACKAGE)  # imports spaCy itself
         except ImportError as exc:
             raise ModelFileError(
                 f"the entity model is not installed ({exc}). Reinstall the project (pip install -e .)."

@@ -14,7 +14,7 @@ import numpy as np
 from llama_index.core.schema import NodeWithScore
 
 from bot.answer_model import DEFAULT, AnswerModel
-from bot.entities import EntityTagger, default_tagger
+from bot.entities import default_tagger
 from bot.sentence_features import QuestionInfo, features, rarity
 from bot.text import Span, content_terms, coverage, split_sentences
 
@@ -89,7 +89,7 @@ def candidate_sentences(passages: list[Passage]) -> list[Sentence]:
 def score_sentences(
     question: str, context_query: str, sentences: list[Sentence], embed_model, *,
     retrieved: list[Passage] = (), article_sentences: Callable[[str], list[Span]] | None = None,
-    model: AnswerModel = DEFAULT, tagger: EntityTagger | None = None,
+    model: AnswerModel = DEFAULT,
 ) -> list[Sentence]:
     """The candidate sentences, best answer first; each with `score`, its chance of holding the answer.
 
@@ -132,7 +132,7 @@ def score_sentences(
     sims = _cosines(_embed(embed_model, [s.text for s in shortlist]), embed_model, info.search_text)
     tags: list = [()] * len(shortlist)
     if info.entity_labels:  # only questions that ask for a kind of entity pay for tagging
-        tags = (tagger or default_tagger()).entities([s.text for s in shortlist])
+        tags = default_tagger().entities([s.text for s in shortlist])
     for i, s in enumerate(shortlist):
         s.dense = float(sims[i])
         others = [terms for doc, terms in others_pool if doc != s.passage.doc_id]

@@ -15,7 +15,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from bot.entities import asked_labels, new_entities
+from bot.entities import ASKS_DATE, ASKS_PERSON, ASKS_PLACE, asked_labels, new_entities
 from bot.text import content_terms, coverage, stem, stopwords, words
 
 _NUMBER = re.compile(
@@ -34,20 +34,21 @@ _ANY_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z'’.-]*[A-Za-z]")
 _CAPITALISED = re.compile(r"(?<!^)(?<![.!?:\"“]\s)\b[A-Z][A-Za-z'’.-]*[A-Za-z]|\b[A-Z]{2,}\b")
 
 
+_ASKS_NAMED_THING = re.compile(
+    r"\bwhich (person|leader|official|minister|country|nation|city|state|company|team|player|president|"
+    r"organi[sz]ation|group|party|firm|brand|actor|actress|singer|band|film|movie|show|court|agency)\b|"
+    r"\bwhat (country|city|state|company|organi[sz]ation|team|name)\b"
+)
+
+
 def expected_answer_type(question: str) -> str | None:
     """'number', 'date' or 'name' when the question asks for one; None otherwise."""
     q = question.lower()
     if re.search(r"\bhow (many|much|long|old|far|big|large|high)\b|\bwhat (number|percentage|amount|share|price)\b", q):
         return "number"
-    if re.search(r"\bwhen\b|\bwhat (date|day|year|month|time)\b|\bwhich (date|day|year|month)\b|\bwhat time\b", q):
+    if ASKS_DATE.search(q):
         return "date"
-    if re.search(
-        r"^\s*who\b|\bwho (is|was|were|are|will|has|had|won|became|said)\b|\bwhich (person|leader|official|"
-        r"minister|country|nation|city|state|company|team|player|president|organi[sz]ation|group|party|"
-        r"firm|brand|actor|actress|singer|band|film|movie|show|court|agency)\b|\bwhat (country|city|state|company|"
-        r"organi[sz]ation|team|name)\b|\bwhere\b",
-        q,
-    ):
+    if ASKS_PERSON.search(q) or _ASKS_NAMED_THING.search(q) or ASKS_PLACE.search(q):
         return "name"
     return None
 
@@ -148,6 +149,7 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     `entities`: the sentence's named entities, (text, label), from `bot/entities.py`.
     """
     s_terms = set(content_terms(sentence))
+    shared = len(q.term_set & s_terms)  # how many of the question's words the sentence holds
     passage_terms = set(content_terms(passage_text)) | set(content_terms(window))
     anchors = q.anchors
     where = (article_terms or set()) | passage_terms
@@ -160,7 +162,7 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
             new = counts_of(sentence, q.counted) - values_of(q.text, "number")
         new_typed = 1.0 if new else 0.0
         typed_missing = 1.0 - new_typed
-    new_names = values_of(sentence, "name") - values_of(q.text, "name") - q.term_set
+    new_names = values_of(sentence, "name") - q.names - q.term_set
     new_values = (new_names | values_of(sentence, "number")) - q.term_set
     agreeing = max((sum(1 for o in others if v in o) for v in new_values), default=0)
     novelty = len(s_terms - q.term_set) / len(s_terms) if s_terms else 0.0
@@ -170,8 +172,8 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     # "Australia" does not answer "What is the capital of Australia?"). Finer than `new_value`,
     # which takes any capitalised word for a name.
     typed_entity = 0.0
-    if q.entity_labels and len(q.term_set & s_terms) >= ENTITY_CONTEXT_WORDS:
-        typed_entity = 1.0 if new_entities(list(entities), q.entity_labels, q.term_set, q.names) else 0.0
+    if q.entity_labels and shared >= ENTITY_CONTEXT_WORDS:
+        typed_entity = 1.0 if new_entities(entities, q.entity_labels, q.term_set, q.names) else 0.0
     return [
         dense,
         coverage(q.terms, sentence),
@@ -190,7 +192,7 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
         1.0 if q.asks_quote and _QUOTE.search(sentence) else 0.0,
         # How many question words it holds, not only what share: one word of a two-word question
         # ("capital of Australia") is half the question but little evidence.
-        min(len(q.term_set & s_terms), MATCHED_CAP) / MATCHED_CAP,
+        min(shared, MATCHED_CAP) / MATCHED_CAP,
         typed_entity,
     ]
 
