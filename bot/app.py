@@ -9,12 +9,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# `streamlit run bot/app.py` puts bot/ itself on sys.path, where bot/config.py etc. could shadow other
-# top-level modules; import the package from the project folder instead.
+# `streamlit run bot/app.py` puts bot/ itself first on sys.path, where bot/config.py etc. could shadow
+# other top-level modules: that entry becomes the project folder, and bot/ goes to the end, where it
+# shadows nothing. Only in-place edits and appends: other sessions' threads import while this script
+# runs, and an insert or removal shifts sys.path under an import in progress, which then skips a folder
+# (seen: "No module named '_strptime'", then a half-imported pandas for good). Streamlit adds the folder
+# for a run, and takes it away after, only when it is missing; it is appended twice because a runner
+# that added it (AppTest) takes one copy away, and with one left it never edits sys.path again.
 _HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-if str(_HERE.parent) not in sys.path:
-    sys.path.insert(0, str(_HERE.parent))
+if sys.path and sys.path[0] and Path(sys.path[0]).resolve() == _HERE:
+    sys.path.extend([sys.path[0]] * 2)
+    sys.path[0] = str(_HERE.parent)
 
 import logging  # noqa: E402
 import re  # noqa: E402

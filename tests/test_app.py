@@ -142,6 +142,51 @@ def test_follow_up_uses_the_conversation_and_new_chat_clears_it(seed_app):
     assert "South Korea's foreign minister" not in at.session_state["messages"][-1]["answer"].query
 
 
+class WatchedPath(list):
+    """sys.path that records every edit moving its entries (an insert or a removal before the end)."""
+
+    def __init__(self, items):
+        super().__init__(items)
+        self.shifts = []
+
+    def insert(self, index, item):
+        if index < len(self):
+            self.shifts.append(("insert", index, item))
+        super().insert(index, item)
+
+    def remove(self, item):
+        if self.index(item) < len(self) - 1:
+            self.shifts.append(("remove", item))
+        super().remove(item)
+
+    def __setitem__(self, index, value):
+        if isinstance(index, slice) and len(range(*index.indices(len(self)))) != len(value):
+            self.shifts.append(("slice", index))
+        super().__setitem__(index, value)
+
+    def __delitem__(self, index):
+        self.shifts.append(("del", index))
+        super().__delitem__(index)
+
+
+def test_the_app_never_shifts_sys_path_once_started(monkeypatch, seed_app):
+    """Browser sessions run the app in threads that import while other sessions run it. An app that
+    inserted and removed sys.path entries on every run moved the list under those imports, which then
+    skipped a folder: ten first questions at once failed with "No module named '_strptime'" and a
+    half-imported pandas. After the first run, runs and answers must leave sys.path's order alone."""
+    import sys
+
+    watched = WatchedPath(sys.path)
+    monkeypatch.setattr(sys, "path", watched)
+    at = ask(seed_app, "Who is South Korea's foreign minister?")
+    at.button(key="new-chat").click().run()
+    assert not at.exception
+    assert "Kang Kyung-wha" in answer_text(assistant(ask(at, "Who is South Korea's foreign minister?"))[0])
+    assert watched.shifts == []
+    here = str(PROJECT_DIR / "bot")
+    assert here not in watched[: len(watched) - 2], "bot/ must not come before other folders (it would shadow them)"
+
+
 def test_feedback_is_appended_with_question_answer_citations_and_settings(seed_app, seed_folder):
     at = seed_app
     at.slider(key="top_k").set_value(5).run()
