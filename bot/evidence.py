@@ -7,7 +7,7 @@ every quote carries its article and its character offsets in the article text.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -15,11 +15,15 @@ from llama_index.core.schema import NodeWithScore
 
 from bot.answer_model import DEFAULT, AnswerModel
 from bot.entities import default_tagger
-from bot.sentence_features import QuestionInfo, features, rarity
-from bot.text import Span, content_terms, coverage, split_sentences
+from bot.sentence_features import QuestionInfo, counted_words, features, rarity, words_after_numbers
+from bot.text import Span, content_terms, coverage, split_sentences, stem
 
 MAX_CANDIDATES = 24  # sentences embedded per question; bounds latency (eval unchanged from 6 to 48)
 CONSENSUS_ARTICLES = 10  # retrieved articles checked for repeats of a sentence's names and numbers
+# MiniLM cosine from which a word after a number counts what "how many" asks for: synonyms pass
+# (countries/nations 0.79, children/kids 0.89, deaths/fatalities 0.83), kindred words do not
+# (minutes/seconds 0.76, men/women 0.72, years/months 0.74).
+COUNTED_SIMILARITY = 0.78
 UNKNOWN_POSITION = 10  # a sentence whose place in its article is not known counts as mid-article
 
 
@@ -130,6 +134,8 @@ def score_sentences(
     # Only the sentences are embedded: embedding each with the sentence before it as well doubled the
     # cost and gained nothing held out (DECISIONS.md); the window still counts for word overlap.
     sims = _cosines(_embed(embed_model, [s.text for s in shortlist]), embed_model, info.search_text)
+    if info.counted:  # "how many countries" is answered by "20 nations"
+        info = replace(info, counted=info.counted | _same_things(counted_words(question), shortlist, embed_model))
     tags: list = [()] * len(shortlist)
     if info.entity_labels:  # only questions that ask for a kind of entity pay for tagging
         tags = default_tagger().entities([s.text for s in shortlist])
@@ -153,6 +159,17 @@ def _before(sentence: Sentence, spans: list[Span], starts: list[int]) -> tuple[s
     if i < len(spans) and spans[i].start == sentence.span.start:
         return (spans[i - 1].text if i > 0 else ""), i
     return "", UNKNOWN_POSITION
+
+
+def _same_things(counted: list[str], shortlist: list[Sentence], embed_model) -> set[str]:
+    """Stems of the words after numbers in the shortlist that name what `counted` names, by meaning."""
+    after = sorted(words_after_numbers([s.text for s in shortlist]) - set(counted))
+    if not counted or not after:
+        return set()
+    vectors = _embed(embed_model, counted + after)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
+    similar = (vectors[len(counted):] @ vectors[: len(counted)].T).max(axis=1)
+    return {stem(w) for w, sim in zip(after, similar) if sim >= COUNTED_SIMILARITY}
 
 
 def _embed(embed_model, texts: list[str]) -> np.ndarray:

@@ -201,20 +201,36 @@ _HOW_MANY = re.compile(r"\bhow many ((?:[a-z][\w-]*\s+){1,2})", re.I)
 COUNT_REACH = 3  # words between a number and the thing it counts ("20 nations", "716 international flights")
 
 
-def counted_things(question: str) -> set[str]:
-    """The stems of what a "how many" question counts: the (up to) two words after "how many"."""
+def counted_words(question: str) -> list[str]:
+    """What a "how many" question counts: the (up to) two content words after "how many"."""
     m = _HOW_MANY.search(question)
-    return set(content_terms(m.group(1))) if m else set()
+    stop = stopwords()
+    return [w for w in words(m.group(1)) if w not in stop and (len(w) > 1 or w.isdigit())] if m else []
+
+
+def counted_things(question: str) -> set[str]:
+    """The stems of `counted_words`."""
+    return {stem(w) for w in counted_words(question)}
+
+
+def _after_numbers(tokens: list[str]):
+    """(number, the few words after it) for each number among the tokens."""
+    for i, token in enumerate(tokens):
+        if _NUMBER.fullmatch(token):
+            yield token, tokens[i + 1 : i + 1 + COUNT_REACH]
 
 
 def counts_of(sentence: str, counted: set[str]) -> set[str]:
     """Numbers in the sentence followed, within a few words, by one of the counted things."""
-    tokens = words(sentence)
-    found = set()
-    for i, token in enumerate(tokens):
-        if _NUMBER.fullmatch(token) and any(stem(w) in counted for w in tokens[i + 1 : i + 1 + COUNT_REACH]):
-            found.add(token.replace(",", ""))
-    return found
+    return {number.replace(",", "") for number, after in _after_numbers(words(sentence))
+            if any(stem(w) in counted for w in after)}
+
+
+def words_after_numbers(sentences: list[str]) -> set[str]:
+    """The content words that follow numbers in these sentences: what they count."""
+    stop = stopwords()
+    return {w for s in sentences for _, after in _after_numbers(words(s)) for w in after
+            if w not in stop and not _NUMBER.fullmatch(w)}
 
 
 def _weighted_coverage(wanted: set[str], found: set[str], idf: dict[str, float]) -> float:

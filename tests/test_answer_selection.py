@@ -109,6 +109,29 @@ def test_the_gate_model_prefers_the_answer_to_a_sentence_restating_the_question(
     assert DEFAULT.rank_score(list(answer.values())) > DEFAULT.rank_score(list(echo.values()))
 
 
+def _new_value(question: str, sentence: str, embed_model) -> float:
+    """The `new_value` feature of one sentence as the answer path computes it (with the embedding model)."""
+    from bot.evidence import Passage, candidate_sentences, score_sentences
+
+    passage = Passage(rank=1, doc_id="a", text=sentence, start=0, score=1.0)
+    scored = score_sentences(question, question, candidate_sentences([passage]), embed_model)
+    return dict(zip(FEATURES, scored[0].features))["new_value"]
+
+
+def test_how_many_takes_a_count_of_the_same_things_in_other_words(embed_model):
+    assert _new_value("How many countries sent ministers?", "Ministers from 20 nations met.", embed_model) == 1.0
+    assert _new_value("How many kids were rescued?", "Divers rescued 12 children.", embed_model) == 1.0
+    # kindred but different things are not the counted ones
+    assert _new_value("How many minutes did the speech last?", "The speech lasted 90 seconds.", embed_model) == 0.0
+    assert _new_value("How many women ran?", "Forty men ran the race.", embed_model) == 0.0
+
+
+def test_how_many_countries_is_answered_by_a_count_of_nations(qa):
+    answer = qa.answer("How many countries attended the Vancouver meeting?")
+    assert not answer.refused, answer.text
+    assert "20 nations" in answer.citations[0].quote
+
+
 def test_unanswerable_questions_near_the_topic_are_refused(qa):
     for question in ("What did Sergey Lavrov say about the Vancouver meeting?",
                      "How much oil did North Korea receive through ship-to-ship transfers?",
