@@ -15,13 +15,6 @@ from datetime import date
 from typing import Sequence
 
 _ISO = re.compile(r"^\s*(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
-# Words that tie a question to the present moment: the newest reports should win.
-_NOW = re.compile(
-    r"\b(this (week|month|year|weekend|summer|spring|fall|autumn|winter|season)|recent(ly)?|latest|"
-    r"newest|most recent|now|currently|current|today|yesterday|tonight|last (week|month|weekend|night)|"
-    r"so far|still)\b",
-    re.I,
-)
 
 
 def parse_day(value: object) -> date | None:
@@ -37,11 +30,6 @@ def parse_day(value: object) -> date | None:
         return date(*(int(g) for g in match.groups()))
     except ValueError:
         return None
-
-
-def asks_for_latest(question: str) -> bool:
-    """True when the question is about the present ("this week", "latest", "currently" ...)."""
-    return bool(_NOW.search(question))
 
 
 def recency(published: object, as_of: object, days: float) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import NZ, VOA, make_settings
+from conftest import make_settings
 
 from bot.answer_model import DEFAULT, AnswerModel
 from bot.config import Settings

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from llama_index.core.schema import NodeWithScore, TextNode
 
 from bot.config import PROJECT_DIR
-from bot.conflicts import asks_for_latest, find_conflict, parse_day, recency
+from bot.conflicts import find_conflict, parse_day, recency
 from bot.lexical import build_bm25
 from bot.retrieve import make_fusion, rank_by_article
 from conftest import VOA
@@ -89,12 +89,6 @@ def test_recency_prefers_newer_articles_and_penalises_ones_after_the_question():
     assert recency("2022-06-10", as_of, 30) > recency("2022-04-01", as_of, 30) > recency("2015-06-16", as_of, 30)
     assert recency("2022-06-22", as_of, 30) < recency("2022-06-10", as_of, 30)  # 6 days after < 6 before
     assert recency("", as_of, 30) == 0.0
-
-
-def test_questions_about_the_present_are_recognised():
-    assert asks_for_latest("Which automaker recalled 2.9 million vehicles this week?")
-    assert asks_for_latest("What is the latest figure?")
-    assert not asks_for_latest("Who is Japan's foreign minister?")
 
 
 # --- conflicts
