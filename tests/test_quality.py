@@ -1,5 +1,6 @@
 """Retrieval and answer quality: fusion by article, the one-character-token fix, dates, conflicts,
-and regression guards on the seed questions (corpus/questions.jsonl) at the level reached."""
+and regression guards on the seed questions (corpus/questions.jsonl, corpus/short-questions.jsonl)
+at the level reached."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 from datetime import date
 from types import SimpleNamespace
 
+import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 
 from bot.config import PROJECT_DIR
@@ -16,10 +18,10 @@ from bot.lexical import build_bm25
 from bot.retrieve import make_fusion, rank_by_article
 from conftest import VOA
 
-# Seed-question levels reached (DECISIONS.md), one question of margin: measured 35/43 answered
-# correctly and 8/12 unanswerable refused; a change that drops below these is a regression.
-SEED_MIN_ACCURACY = 0.79
-SEED_MIN_REFUSAL = 0.58
+# Levels reached (DECISIONS.md), one question of margin; a change that drops below them is a
+# regression. corpus/questions.jsonl: 35/43 answered correctly, 8/12 unanswerable refused.
+# corpus/short-questions.jsonl (short questions as users type them, not used for fitting): 9/16, 4/6.
+LEVELS = {"questions.jsonl": (0.79, 0.58), "short-questions.jsonl": (0.5, 0.5)}
 
 
 def _hit(doc: str, n: int, score: float, day: str = "") -> NodeWithScore:
@@ -117,14 +119,15 @@ def test_no_conflict_when_sources_agree_or_the_other_is_far_weaker():
 
 
 # --- regression guards on the seed questions
-def _seed_questions():
-    path = PROJECT_DIR / "corpus" / "questions.jsonl"
+def _questions(name: str):
+    path = PROJECT_DIR / "corpus" / name
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def test_seed_questions_accuracy_and_refusals_hold_their_level(qa):
+@pytest.mark.parametrize("name", sorted(LEVELS))
+def test_seed_questions_accuracy_and_refusals_hold_their_level(qa, name):
     answerable = correct = unanswerable = refused = 0
-    for q in _seed_questions():
+    for q in _questions(name):
         history = [tuple(turn) for turn in q.get("history", [])]
         answer = qa.answer(q["question"], history)
         if q["answerable"]:
@@ -133,8 +136,9 @@ def test_seed_questions_accuracy_and_refusals_hold_their_level(qa):
         else:
             unanswerable += 1
             refused += answer.refused
-    assert correct / answerable >= SEED_MIN_ACCURACY, f"accuracy {correct}/{answerable}"
-    assert refused / unanswerable >= SEED_MIN_REFUSAL, f"refused {refused}/{unanswerable}"
+    min_accuracy, min_refusal = LEVELS[name]
+    assert correct / answerable >= min_accuracy, f"accuracy {correct}/{answerable}"
+    assert refused / unanswerable >= min_refusal, f"refused {refused}/{unanswerable}"
 
 
 def test_seed_tillerson_answer_and_world_cup_refusal(qa):
