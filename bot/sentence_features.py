@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from bot.entities import ASKS_DATE, ASKS_PERSON, ASKS_PLACE, asked_labels, new_entities
-from bot.text import content_terms, coverage, stem, stopwords, words
+from bot.text import content_terms, content_words, coverage, stem, stopwords, words
 
 _NUMBER = re.compile(
     r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
@@ -204,8 +204,7 @@ COUNT_REACH = 3  # words between a number and the thing it counts ("20 nations",
 def counted_words(question: str) -> list[str]:
     """What a "how many" question counts: the (up to) two content words after "how many"."""
     m = _HOW_MANY.search(question)
-    stop = stopwords()
-    return [w for w in words(m.group(1)) if w not in stop and (len(w) > 1 or w.isdigit())] if m else []
+    return content_words(m.group(1)) if m else []
 
 
 def counted_things(question: str) -> set[str]:

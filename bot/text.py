@@ -91,10 +91,15 @@ def stem(word: str) -> str:
     return word[:-1] if len(word) >= 4 and word.endswith("e") else word
 
 
-def content_terms(text: str) -> list[str]:
-    """Stemmed words that carry meaning (no stopwords), in order, with repeats."""
+def content_words(text: str) -> list[str]:
+    """Words that carry meaning (no stopwords, no single letters), lower-cased, in order, with repeats."""
     stop = stopwords()
-    return [stem(w) for w in words(text) if w not in stop and (len(w) > 1 or w.isdigit())]
+    return [w for w in words(text) if w not in stop and (len(w) > 1 or w.isdigit())]
+
+
+def content_terms(text: str) -> list[str]:
+    """Stemmed `content_words`."""
+    return [stem(w) for w in content_words(text)]
 
 
 def coverage(question_terms: list[str], evidence: str) -> float:
