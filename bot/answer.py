@@ -42,8 +42,11 @@ _FOLLOW_UP = re.compile(
 _MARKERS = re.compile(r"\s*\[\d+\]")
 
 
-def check_question(question: object, max_chars: int) -> str:
-    """The question, cleaned; or a QuestionError that says what is wrong with it."""
+def check_question(question: object, max_chars: int, follow_up: bool = False) -> str:
+    """The question, cleaned; or a QuestionError that says what is wrong with it.
+
+    `follow_up`: there is a conversation, so "Why?" or "Where was it?" (no word to search for of its
+    own) is asked about the earlier turn."""
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
     cleaned = "".join(
@@ -57,7 +60,7 @@ def check_question(question: object, max_chars: int) -> str:
             f"the question is {len(cleaned):,} characters long; the limit is {max_chars:,} "
             "(BOT_MAX_QUESTION_CHARS). Ask it in fewer words."
         )
-    if not content_terms(cleaned):
+    if not content_terms(cleaned) and not (follow_up and any(ch.isalpha() for ch in cleaned)):
         if any(ch.isalpha() and not ch.isascii() for ch in cleaned):  # e.g. Chinese: no word the search can use
             raise QuestionError(
                 "the question has no words the search can use: it reads words in Latin letters, and the "
@@ -129,9 +132,10 @@ class QA:
         `as_of`: the date the question is asked on (YYYY-MM-DD); newer articles near it rank higher.
         Default: the newest article's date in the store."""
         started = time.perf_counter()
-        question = check_question(question, self.settings.max_question_chars)
+        question = check_question(question, self.settings.max_question_chars, follow_up=bool(history))
         ev = self.evidence(question, history, top_k=top_k, as_of=as_of)
-        scored, answer_passages, query = ev.scored, ev.answer_passages, ev.query
+        answer_passages, query = ev.answer_passages, ev.query
+        scored = _new_before_repeated(ev.scored, history, self.settings.min_answer_probability * strictness)
         retrieved = list(dict.fromkeys(p.source for p in ev.passages))
         retrieved_ms = ev.retrieved_ms
 
@@ -183,7 +187,8 @@ class QA:
         # A sentence addressed to a model (a prompt injection in an article) is never an answer either.
         candidates = [c for c in candidates if not addressed_to_model(c.text)]
         scored = score_sentences(question, query, candidates, self.embed_model, retrieved=passages,
-                                 article_sentences=self._article_sentences, model=self.answer_model)
+                                 article_sentences=self._article_sentences, model=self.answer_model,
+                                 earlier_question=history[-1][0] if history else "")
         return Evidence(query, passages, answer_passages, scored, retrieved_ms)
 
     # --- the evidence gate and the extractive answerer
@@ -263,6 +268,20 @@ def load_answer_model(settings: Settings) -> AnswerModel:
         return AnswerModel.load(settings.answer_model)
     except (OSError, ValueError) as err:  # JSONDecodeError is a ValueError
         raise ModelConfigError(f"cannot use BOT_ANSWER_MODEL={settings.answer_model}: {err}") from None
+
+
+def _new_before_repeated(scored: list[Sentence], history: History | None, bar: float) -> list[Sentence]:
+    """A follow-up asks for something the last answer did not say ("What did she concede?" after
+    "What did Kang say?"): the sentences that answer quoted go after the others, when another
+    sentence clears the gate's bar on its own (otherwise the repeat may well be the answer)."""
+    if not history:
+        return scored
+    said = _MARKERS.sub("", history[-1][1])
+    repeated = [s for s in scored if s.text in said]
+    fresh = [s for s in scored if s.text not in said]
+    if not repeated or not any(s.score >= bar for s in fresh):
+        return scored
+    return fresh + repeated
 
 
 def _near_duplicate(a: str, b: str) -> bool:

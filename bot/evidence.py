@@ -93,17 +93,18 @@ def candidate_sentences(passages: list[Passage]) -> list[Sentence]:
 def score_sentences(
     question: str, context_query: str, sentences: list[Sentence], embed_model, *,
     retrieved: list[Passage] = (), article_sentences: Callable[[str], list[Span]] | None = None,
-    model: AnswerModel = DEFAULT,
+    model: AnswerModel = DEFAULT, earlier_question: str = "",
 ) -> list[Sentence]:
     """The candidate sentences, best answer first; each with `score`, its chance of holding the answer.
 
     `retrieved`: every retrieved passage (other articles that repeat a sentence's names or numbers
     support it). `article_sentences(doc_id)`: an article's sentences, for the sentence before each
     candidate and its place in the article; without it, only the passages are used.
+    `earlier_question`: the conversation's previous question (see `QuestionInfo.of`).
     """
     if not sentences:
         return []
-    info = QuestionInfo.of(question, context_query)
+    info = QuestionInfo.of(question, context_query, earlier_question)
     ctx_terms = content_terms(context_query)
     for s in sentences:
         # Cheap pre-score to keep embedding work bounded on long retrieved contexts.

@@ -15,7 +15,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from bot.entities import ASKS_DATE, ASKS_PERSON, ASKS_PLACE, asked_labels, new_entities
+from bot.entities import ASKS_DATE, ASKS_PERSON, ASKS_PLACE, asked_labels, default_tagger, new_entities
 from bot.text import content_terms, content_words, coverage, stem, stopwords, words
 
 _NUMBER = re.compile(
@@ -83,14 +83,22 @@ class QuestionInfo:
     asks_quote: bool  # "what did X say/tell/call..."
     entity_labels: frozenset[str] | None  # the named-entity labels that can answer it (bot/entities.py)
     names: set[str]  # the capitalised words of the question itself (stems)
+    referent: str = ""  # a follow-up's "he"/"she"/"they": the earlier turn's names
+    pronouns: frozenset[str] = frozenset()  # every form of the question's personal pronoun ("she", "her", "hers")
 
     @classmethod
-    def of(cls, question: str, context: str = "") -> "QuestionInfo":
+    def of(cls, question: str, context: str = "", earlier_question: str = "") -> "QuestionInfo":
         """`context`: the retrieval query of a follow-up (the question, then the earlier turn); the
-        earlier turn's names stand in for "he", "she", "it"."""
+        earlier turn's names stand in for "he", "she", "it". `earlier_question`: the question of that
+        turn, whose words a follow-up of one word or none ("Why?", "Where was it held?") is about."""
         terms = content_terms(question)
         anchors = question_anchors(question)
         search_text = question
+        referent = ""
+        if earlier_question and context != question and (
+                not terms or (len(terms) <= ELLIPTICAL_TERMS and _ANAPHOR.search(question))):
+            terms = terms + [t for t in content_terms(earlier_question) if t not in terms]
+            search_text = f"{earlier_question} {question}"
         if context and context != question and context.startswith(question):
             names = list(dict.fromkeys(m.group(0) for m in _ANY_CAPITALISED.finditer(context[len(question):])))
             names = [n for n in names if n.lower() not in stopwords()]
@@ -103,16 +111,43 @@ class QuestionInfo:
             # with a pronoun: a short new question ("Who won the 2018 World Cup?") is about something
             # else, and the earlier names would make the earlier topic answer it.
             if _PERSONAL_PRONOUN.search(question):
-                terms = terms + [t for t in content_terms(" ".join(names)) if t not in terms]
-            if names:
+                person = _person_referred_to(question, context[len(question):])
+                # The person, with the earlier question's own names ("Canada" of "Who is Canada's
+                # foreign minister?"), not every name of the earlier answer.
+                asked_names = [m.group(0) for m in _ANY_CAPITALISED.finditer(earlier_question)]
+                referent = person or " ".join(names)
+                stand_in = f"{person} {' '.join(asked_names)}" if person else referent
+                terms = terms + [t for t in content_terms(stand_in) if t not in terms]
+            if names and search_text == question:
                 search_text = f"{question} ({', '.join(names)})"
         return cls(question, terms, expected_answer_type(question), anchors, set(terms), search_text,
                    counted_things(question), bool(_SAY.search(question)), asked_labels(question),
-                   values_of(question, "name"))
+                   values_of(question, "name"), referent, _pronoun_forms(question) if referent else frozenset())
 
 
 FOLLOW_UP_NAMES = 4
+# A follow-up with no word of its own, or one word and a word pointing back ("Which ones were not
+# invited?"), is read with the earlier question; "When was the meeting?" stands on its own.
+ELLIPTICAL_TERMS = 1
+_ANAPHOR = re.compile(r"\b(it|its|they|them|their|he|she|him|her|his|this|that|these|those|there|then|ones?)\b", re.I)
 _PERSONAL_PRONOUN = re.compile(r"\b(he|she|they|him|her|hers|his|them|their)\b", re.I)
+_SINGULAR_PERSON = re.compile(r"\b(he|she|him|her|hers|his)\b", re.I)
+_PRONOUN_FORMS = ({"he", "him", "his"}, {"she", "her", "hers"}, {"they", "them", "their", "theirs"})
+
+
+def _person_referred_to(question: str, earlier_turn: str) -> str:
+    """For "he"/"she": the first person the earlier turn names (its question first, then its
+    answer); "What did she say?" after "Who is Chrystia Freeland?" is about her, not about the
+    other officials her answer sentence names. '' when it names none or the pronoun is "they"."""
+    if not _SINGULAR_PERSON.search(question):
+        return ""
+    (found,) = default_tagger().entities([earlier_turn])
+    return next((text for text, label in found if label == "PERSON"), "")
+
+
+def _pronoun_forms(question: str) -> frozenset[str]:
+    asked = {m.group(0).lower() for m in _PERSONAL_PRONOUN.finditer(question)}
+    return frozenset(w for forms in _PRONOUN_FORMS if forms & asked for w in forms)
 MATCHED_CAP = 4
 ENTITY_CONTEXT_WORDS = 2
 
@@ -148,7 +183,12 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     reports repeat is more likely the answer (independent sources agree on facts, not on filler).
     `entities`: the sentence's named entities, (text, label), from `bot/entities.py`.
     """
-    s_terms = set(content_terms(sentence))
+    # "But she conceded..." answers "What did she concede?" about Kang Kyung-wha: the sentence's own
+    # "she" stands for the name the question borrowed from the earlier turn, when the sentence before
+    # names that person (otherwise the "she" is likely someone else).
+    refers_back = q.pronouns & set(words(sentence)) and set(content_terms(q.referent)) & set(content_terms(window))
+    term_text = f"{sentence} {q.referent}" if refers_back else sentence
+    s_terms = set(content_terms(term_text))
     shared = len(q.term_set & s_terms)  # how many of the question's words the sentence holds
     passage_terms = set(content_terms(passage_text)) | set(content_terms(window))
     anchors = q.anchors
@@ -176,7 +216,7 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
         typed_entity = 1.0 if new_entities(entities, q.entity_labels, q.term_set, q.names) else 0.0
     return [
         dense,
-        coverage(q.terms, sentence),
+        coverage(q.terms, term_text),
         coverage(q.terms, window + " " + passage_text),
         anchor_share,
         new_typed,

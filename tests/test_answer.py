@@ -106,6 +106,41 @@ def test_follow_up_question_is_resolved_through_history(qa):
     assert any(c.source == VOA and "Freeland" in c.quote for c in follow_up.citations)
 
 
+def test_a_follow_up_with_no_words_of_its_own_is_asked_about_the_earlier_turn(qa):
+    first = qa.answer("How many nations took part in the Vancouver meeting on North Korea?")
+    history = [(first.question, first.text)]
+    for follow_up in ("Why?", "Where was it?", "When was that?"):
+        answer = qa.answer(follow_up, history)  # not "the question has no words to search for"
+        assert "Vancouver meeting" in answer.query
+        if not answer.refused:
+            assert_citations_quote_the_articles(answer)
+    assert "Vancouver" in qa.answer("Where was it?", history).text
+    with pytest.raises(QuestionError, match="no words to search for"):
+        qa.answer("?!?", history)  # nothing to ask, conversation or not
+
+
+def test_she_in_a_follow_up_is_the_person_the_earlier_question_named(qa):
+    # The earlier answer names Rex Tillerson first; "she" is Freeland, whom the question named.
+    first = qa.answer("Who is Chrystia Freeland?")
+    answer = qa.answer("What did she say?", [(first.question, first.text)])
+    assert answer.citations and "Freeland told" in answer.citations[0].quote, answer.text
+
+
+def test_a_follow_up_answer_can_be_a_sentence_that_says_she(qa):
+    # "But she conceded that..." follows the sentence naming Kang Kyung-wha: its "she" is her.
+    first = qa.answer("What did Kang Kyung-wha say?")
+    answer = qa.answer("What did she concede?", [(first.question, first.text)])
+    assert answer.citations and answer.citations[0].quote.startswith("But she conceded"), answer.text
+    assert answer.text != first.text
+
+
+def test_a_follow_up_does_not_open_with_the_sentence_just_quoted(qa):
+    first = qa.answer("Who is Chrystia Freeland?")
+    answer = qa.answer("And Tillerson?", [(first.question, first.text)])
+    assert not answer.refused and "Tillerson" in answer.citations[0].quote
+    assert answer.citations[0].quote != first.citations[0].quote, answer.text
+
+
 def test_follow_up_query_leaves_standalone_questions_alone(qa):
     history = [("Who is Canada's foreign minister?", "Chrystia Freeland [1]")]
     question = "Which Chinese president spoke with Trump by phone, according to Chinese state media?"
