@@ -32,7 +32,7 @@ from bot.models import (
 )
 from bot.prompts import load_prompt
 from bot.text import content_terms, split_sentences
-from bot.verify import Verifier
+from bot.verify import Verifier, repeats
 
 SERVER_TOKEN_MARGIN = 1.25  # servers' tokenizers are unknown here: count with tiktoken, plus a margin
 PROMPT_SLACK = 16  # tokens kept free for chat-template wrapping
@@ -165,6 +165,8 @@ class VerifiedStream:
         if self._is_refusal(sentence):
             self.said_refusal = True
             return None
+        if repeats(_MARKER.sub("", sentence), [_MARKER.sub("", s) for s in self.shown]):
+            return None
         verified = self.verifier.verify(sentence, self.passages)
         self.fixed.extend(verified.fixed)
         if not verified.citations:
@@ -275,7 +277,7 @@ class Generator:
             notes.append(f"dropped an unfinished sentence cut off at BOT_LLM_MAX_TOKENS: \"{stream.cut}\"")
         if stream.said_refusal and stream.shown:
             notes.append("the model also said the articles don't say; only its verified sentences are shown")
-        answer.notes.extend(notes)
+        answer.notes.extend(dict.fromkeys(notes))  # a looping model repeats its dropped sentences
         if stream.shown:
             answer.text = " ".join(stream.shown)
             answer.citations = stream.citations

@@ -71,6 +71,13 @@ def _claims(answer: str) -> list[tuple[str, list[int]]]:
     return out
 
 
+def repeats(claim: str, earlier: list[str]) -> bool:
+    """True when every content word of `claim` is in one earlier sentence: a small model looping on a
+    sentence (or restating it with other stop words) must not show it twice."""
+    terms = set(content_terms(claim))
+    return bool(terms) and any(terms <= set(content_terms(e)) for e in earlier)
+
+
 def addressed_to_model(sentence: str) -> bool:
     """True for a sentence that talks to an AI model instead of reporting (see _TO_THE_MODEL)."""
     return bool(_TO_THE_MODEL.search(sentence))
@@ -121,7 +128,10 @@ class Verifier:
         cited_key: dict[tuple[str, int, int], int] = {}
         dropped, fixed = [], []
 
+        kept_claims: list[str] = []
         for claim, markers in _claims(answer):
+            if repeats(claim, kept_claims):
+                continue
             valid = [m for m in markers if m in by_number]
             if len(valid) < len(markers):
                 fixed.append(f"removed citation markers {sorted(set(markers) - set(valid))} that match no passage")
@@ -133,7 +143,8 @@ class Verifier:
                     dropped.append(claim)
                     continue
                 kept = [best]
-                fixed.append(f"cited passage {best[0]} for: {claim[:80]}")
+                # Named by article: the shown answer renumbers citations, so a passage number would mislead.
+                fixed.append(f"cited {by_number[best[0]].source} for: {claim[:80]}")
             numbers = []
             for rank, sup in kept:
                 key = (by_number[rank].doc_id, sup.start, sup.end)
@@ -143,5 +154,6 @@ class Verifier:
                         Citation.from_passage(cited_key[key], by_number[rank], sup.start, sup.end, sup.quote, sup.score)
                     )
                 numbers.append(cited_key[key])
+            kept_claims.append(claim)
             out_sentences.append(claim + " " + "".join(f"[{n}]" for n in sorted(set(numbers))))
         return Verified(" ".join(out_sentences), citations, dropped, fixed)

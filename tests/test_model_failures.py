@@ -18,6 +18,7 @@ from bot.models import ModelServerError
 
 QUESTION = "Who is Canada's foreign minister?"
 GOOD = "Canada's Minister of Foreign Affairs is Chrystia Freeland [1]. "
+INVENTED = "Freeland was born on the Moon [1]. "
 
 
 def _chunk(text: str | None, finish: str | None = None) -> str:
@@ -28,13 +29,17 @@ def _chunk(text: str | None, finish: str | None = None) -> str:
 
 class _Broken(http.server.BaseHTTPRequestHandler):
     """/malformed/v1: a good sentence, then a chunk that is not JSON. /truncated/v1: a good sentence and half
-    of another, then the connection closes (no finish, no [DONE]). /html/v1: a proxy's HTML page with 200."""
+    of another, then the connection closes (no finish, no [DONE]). /html/v1: a proxy's HTML page with 200.
+    /repeated/v1: a small model looping, a good and an invented sentence three times each."""
 
     def do_POST(self):  # noqa: N802 (http.server's naming)
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         mode = self.path.strip("/").split("/")[0]
         if mode == "malformed":
             body, kind = _chunk(GOOD) + "data: {not json at all\n\n" + _chunk(None, "stop") + "data: [DONE]\n\n", "text/event-stream"
+        elif mode == "repeated":
+            body = "".join(_chunk(GOOD) + _chunk(INVENTED) for _ in range(3)) + _chunk(None, "stop") + "data: [DONE]\n\n"
+            kind = "text/event-stream"
         elif mode == "truncated":
             body, kind = _chunk(GOOD) + _chunk("She told the gathering that nations must impro"), "text/event-stream"
         else:
@@ -70,6 +75,13 @@ def test_stream_cut_off_shows_the_verified_part(seed_store, embed_model, broken_
     assert not answer.refused and "Freeland" in answer.text and answer.citations
     assert "impro" not in shown and "impro" not in answer.text  # the cut sentence never shows
     assert any("impro" in note for note in answer.notes)  # and the user is told it was dropped
+
+
+def test_a_looping_model_shows_each_sentence_and_note_once(seed_store, embed_model, broken_server):
+    answer = generator(seed_store, embed_model, f"{broken_server}/repeated/v1").answer(QUESTION)
+    assert not answer.refused and answer.text.count("Chrystia Freeland") == 1
+    assert len(answer.notes) == len(set(answer.notes))
+    assert len([note for note in answer.notes if "Moon" in note]) == 1
 
 
 def test_malformed_stream_is_one_clear_error(seed_store, embed_model, broken_server):

@@ -135,3 +135,36 @@ def test_works_on_retrieved_passages(verifier, qa):
     assert URGE in verified.text and "Sydney" not in verified.text
     assert verified.citations[0].source == VOA
     assert_quotes_match_articles(verified)
+
+
+# --------------------------------------------------------------------------- what a generated answer shows
+def stream_through(verifier, passages, reply: str):
+    """A model reply fed to the streaming verifier as the generator does; (stream, text shown)."""
+    from bot.generate import VerifiedStream
+    from bot.prompts import load_prompt
+
+    stream = VerifiedStream(verifier, passages, load_prompt("refusal"))
+    shown = stream.feed(reply) + stream.finish()
+    return stream, "".join(shown)
+
+
+def test_a_repeated_sentence_is_shown_once(verifier, passages):
+    # Small models loop: the same sentence three times, once with an extra stop word ("the").
+    near = URGE.replace("implement United", "implement the United")
+    stream, shown = stream_through(verifier, passages, f"{URGE} [1]. {URGE} [1]. {near} [1]. {IMPROVE} [2].")
+    assert shown.count("urged China and Russia") == 1
+    assert IMPROVE in shown and len(stream.shown) == 2
+    assert markers(shown) == [1, 2]
+
+
+def test_a_repeated_sentence_in_one_answer_is_kept_once(verifier, passages):
+    verified = verifier.verify(f"{URGE} [1]. {URGE} [1]. {IMPROVE} [2].", passages)
+    assert verified.text.count("urged China and Russia") == 1 and IMPROVE in verified.text
+
+
+def test_attached_citation_note_names_the_article_not_a_passage_number(verifier, passages):
+    # PETERS is in passage 3 but is the first (and only) citation the user sees: [1].
+    stream, shown = stream_through(verifier, passages, f"{PETERS}.")
+    assert markers(shown) == [1] and stream.citations[0].source == NZ
+    (note,) = stream.fixed
+    assert NZ in note and "passage 3" not in note
