@@ -32,7 +32,9 @@ def settings_for(store: Optional[Path], **overrides) -> Settings:
     return base.model_copy(update=changes) if changes else base
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1, as_json: bool = False) -> None:
+    if as_json:  # scripts read stdout: they get the error in the answer's place
+        out.print_json(json.dumps({"error": message, "refused": None}, ensure_ascii=False))
     console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
@@ -59,16 +61,17 @@ def _friendly_errors(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        as_json = bool(kwargs.get("as_json"))  # the command's --json, when it has one
         try:
             return func(*args, **kwargs)
         except (StoreError, ModelConfigError, ModelFileError, QuestionError) as err:
-            fail(str(err))
+            fail(str(err), as_json=as_json)
         except ValidationError as err:  # a bad value in the environment or .env
             if err.title != "Settings":
                 raise
-            fail(settings_problem(err))
+            fail(settings_problem(err), as_json=as_json)
         except KeyboardInterrupt:
-            fail("interrupted; nothing half-written was kept, run the command again to finish", 130)
+            fail("interrupted; nothing half-written was kept, run the command again to finish", 130, as_json)
 
     return wrapper
 
@@ -89,6 +92,19 @@ def startup_line(settings: Settings) -> str:
     return line
 
 
+def progress_lines():
+    """`progress(done, total)` that prints a line about every tenth of the way (for logs and CI)."""
+    printed = 0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal printed
+        if done and (done == total or done - printed >= max(1, total // 10)):
+            printed = done
+            console.print(f"embedded {done}/{total} articles", highlight=False, markup=False)
+
+    return progress
+
+
 def run_ingest(settings: Settings, paths: list[Path], rebuild: bool = False, quiet: bool = False, progress=None):
     """Ingest with a terminal progress bar, or with `progress(done, total)` (the app's st.progress)."""
     from bot.ingest import ingest
@@ -97,11 +113,15 @@ def run_ingest(settings: Settings, paths: list[Path], rebuild: bool = False, qui
 
     embed_model = make_embed_model(settings)
     store = open_store(settings, embed_model, writable=True, rebuild=rebuild)
+    if quiet:
+        return ingest(store, paths, embed_model)
+    if progress is None and not console.is_terminal:  # a log or pipe shows no bar: print lines instead
+        progress = progress_lines()
     if progress is not None:
         return ingest(store, paths, embed_model, progress=progress)
     with Progress(
         TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("articles"),
-        TimeElapsedColumn(), console=console, disable=quiet, transient=True,
+        TimeElapsedColumn(), console=console, transient=True,
     ) as bar:
         task = bar.add_task("ingest", total=None)
 
@@ -120,8 +140,14 @@ def ingest_command(
     rebuild: bool = typer.Option(False, "--rebuild", help="Drop the index and embed everything again."),
 ):
     """Add, update and remove articles so the index matches the given files and folders."""
+    from bot.loaders import no_such_path
+
     settings = settings_for(store)
     targets = list(paths) if paths else [settings.corpus]
+    if not any(path.exists() for path in targets):  # nothing to ingest: leave no empty store folder behind
+        for path in targets:
+            console.print(f"[yellow]warning:[/] {escape(no_such_path(path))}", highlight=False)
+        raise typer.Exit(1)
     report = run_ingest(settings, targets, rebuild=rebuild)
     for problem in report.problems:
         console.print(f"[yellow]warning:[/] {escape(problem)}", highlight=False)
@@ -136,24 +162,26 @@ def ingest_command(
 
 def _qa(settings: Settings):
     from bot.answer import QA
+    from bot.store import require_articles
 
-    return QA(settings)
+    qa = QA(settings)
+    require_articles(qa.store)  # an empty index would only refuse: say how to fill it
+    return qa
 
 
 def print_answer(answer: Answer) -> None:
+    out.print(answer.text, highlight=False, markup=False)
     if answer.refused:
-        out.print(answer.text, highlight=False, markup=False)
         if answer.closest:
             out.print("\nClosest matches (these do not answer the question):", style="dim")
             for c in answer.closest:
                 out.print(f"  - {c.title} ({c.date or 'no date'}, {c.source}): \"{c.quote}\"", style="dim", highlight=False, markup=False)
-        return
-    out.print(answer.text, highlight=False, markup=False)
-    out.print()
-    for c in answer.citations:
-        out.print(f"[{c.n}] {c.title} — {c.date or 'no date'} — {c.source} (chars {c.start}-{c.end})", highlight=False, markup=False)
-        out.print(f"    \"{c.quote}\"", style="dim", highlight=False, markup=False)
-    for note in answer.notes:
+    else:
+        out.print()
+        for c in answer.citations:
+            out.print(f"[{c.n}] {c.title} — {c.date or 'no date'} — {c.source} (chars {c.start}-{c.end})", highlight=False, markup=False)
+            out.print(f"    \"{c.quote}\"", style="dim", highlight=False, markup=False)
+    for note in answer.notes:  # under a refusal too: they say what the model wrote and why it was dropped
         out.print(f"note: {note}", style="dim", highlight=False, markup=False)
 
 

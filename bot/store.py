@@ -78,6 +78,20 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def ingest_hint(folder: Path) -> str:
+    """How to fill the store at `folder`; `--store` is named unless it is the default folder."""
+    hint = "run `bot ingest` first"  # bot/app.py looks for these words to offer its ingest button
+    if folder == Path(Settings.model_fields["store"].default).resolve():
+        return hint
+    return f"{hint} (`bot ingest PATH --store {folder}`)"
+
+
+def require_articles(store: Store) -> None:
+    """An index without articles would refuse every question: say how to fill it instead."""
+    if store.article_count() == 0:
+        raise StoreError(f"the index at {store.folder} is empty: {ingest_hint(store.folder)}")
+
+
 def _check_writable(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -157,7 +171,7 @@ def _client(settings: Settings, folder: Path, writable: bool) -> Any:
     if writable:
         _check_writable(folder)
     elif not (folder / "chroma").exists():
-        raise StoreError(f"no index at {folder}: run `bot ingest` first")
+        raise StoreError(f"no index at {folder}: {ingest_hint(folder)}")
     from chromadb.config import Settings as ChromaSettings
 
     return chromadb.PersistentClient(
@@ -215,7 +229,7 @@ def open_store(
         collection = client.get_collection(name, embedding_function=None)
     except Exception:
         if not writable:
-            raise StoreError(f"no index at {folder}: run `bot ingest` first") from None
+            raise StoreError(f"no index at {folder}: {ingest_hint(folder)}") from None
         collection = client.create_collection(
             name, metadata=wanted, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )

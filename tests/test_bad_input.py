@@ -299,3 +299,16 @@ def test_keys_never_appear_in_output_or_errors(seed_store):
         else:
             assert run.returncode == 0 and "Freeland" in run.stdout
             assert "OPENAI_API_KEY is set but not used" in run.stderr
+
+
+def test_ask_json_reports_a_model_server_that_is_down_on_stdout(seed_store):
+    settings, _ = seed_store
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]  # nothing listens there once the socket is closed
+    run = bot("ask", "Who is Canada's foreign minister?", "--json", "--store", str(settings.store),
+              env={"BOT_ANSWERER": "openai-compatible", "BOT_LLM_MODEL": "m", "BOT_LLM_RETRIES": "0",
+                   "BOT_LLM_CONNECT_TIMEOUT": "2", "BOT_LLM_BASE_URL": f"http://127.0.0.1:{closed}/v1"})
+    error = one_error(run, f"127.0.0.1:{closed}")
+    data = json.loads(run.stdout)  # a script reading stdout learns what failed
+    assert data["refused"] is None and data["error"] == error.removeprefix("error: ")

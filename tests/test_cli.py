@@ -133,3 +133,62 @@ def test_embedding_mismatch_and_rebuild(tmp_path, embed_model):
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "added 2, updated 0" in rebuilt.stdout
     assert open_store(settings, embed_model).article_count() == 2
+
+
+def test_a_refusal_in_text_mode_prints_its_notes(capsys):
+    # README: dropped sentences are listed as notes, `bot ask` prints them; under a refusal too.
+    from bot.answer_types import Answer
+    from bot.cli import print_answer
+
+    dropped = 'dropped (not supported by the passages): "Freeland was born on the Moon."'
+    print_answer(Answer(question="Where was Freeland born?", text="The articles don't say.", refused=True,
+                        notes=[dropped]))
+    assert f"note: {dropped}" in capsys.readouterr().out
+
+
+def invoke(args: list[str], cwd: Path, monkeypatch):
+    """The `bot` command in this process: (exit code, stdout, stderr)."""
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    monkeypatch.chdir(cwd)
+    result = CliRunner().invoke(app, args)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_ingest_of_a_missing_path_creates_no_store(tmp_path, monkeypatch):
+    store = tmp_path / "x"
+    code, _, err = invoke(["ingest", str(tmp_path / "nowhere"), "--store", str(store)], tmp_path, monkeypatch)
+    assert code == 1 and "no such file or folder" in err
+    assert not store.exists()
+
+
+def test_ask_on_a_missing_or_empty_store_says_how_to_fill_it(tmp_path, monkeypatch, embed_model):
+    from bot.store import open_store
+
+    missing = tmp_path / "none"
+    code, out, err = invoke(["ask", "Who hosted?", "--store", str(missing)], tmp_path, monkeypatch)
+    assert code == 1 and f"--store {missing}" in err and "run `bot ingest` first" in err
+
+    empty = tmp_path / "empty"
+    open_store(make_settings(empty), embed_model, writable=True)  # a store folder with no articles
+    code, out, err = invoke(["ask", "Who hosted?", "--store", str(empty)], tmp_path, monkeypatch)
+    assert code == 1 and "The articles don't say" not in out
+    assert f"the index at {empty} is empty" in err and f"--store {empty}" in err
+
+
+def test_ask_json_errors_are_one_json_object_on_stdout(tmp_path, monkeypatch):
+    for question, store, expected in [("", tmp_path, "the question is empty"),
+                                      ("Who hosted?", tmp_path / "none", "no index at")]:
+        code, out, err = invoke(["ask", question, "--json", "--store", str(store)], tmp_path, monkeypatch)
+        assert code == 1 and expected in err
+        data = json.loads(out)
+        assert expected in data["error"] and data["refused"] is None
+
+
+def test_ingest_off_a_terminal_prints_progress_lines(cli_store):
+    # CI logs and pipes get no progress bar; they get a line as batches are stored.
+    _, _, first = cli_store
+    assert "embedded 2/2 articles" in first.stderr, first.stderr
