@@ -22,6 +22,7 @@ from llama_index.core import Document
 ARTICLE_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
 DUMP_SUFFIXES = {".jsonl", ".json"}
 SUPPORTED_SUFFIXES = ARTICLE_SUFFIXES | DUMP_SUFFIXES
+TITLE_CHARS = 80  # longest title made from an untitled record's first sentence
 
 # Metadata kept out of the embedded text; the title is kept in, it helps retrieval.
 HIDDEN_FROM_EMBEDDING = ["source", "date", "url", "authors", "path", "origin", "date_from"]
@@ -89,6 +90,17 @@ def _headline(text: str) -> str | None:
             return line
         return None
     return None
+
+
+def _title_from_text(text: str) -> str:
+    """A title for a record that has none: its first sentence, cut between words when it is long
+    (a dump's id, e.g. 'c50d793ed670', says nothing to a reader)."""
+    from bot.text import split_sentences
+
+    first = " ".join(split_sentences(text.strip()[:1000])[0].text.split()).rstrip(".")
+    if len(first) <= TITLE_CHARS:
+        return first
+    return first[: TITLE_CHARS + 1].rsplit(" ", 1)[0] + "…"
 
 
 def _title_from_name(source: str) -> str:
@@ -273,7 +285,7 @@ def load_dump(path: Path, origin: str, max_bytes: int, result: LoadResult, seen:
         result.documents.append(
             _make_document(
                 text, source=record_id, origin=origin, path=str(path),
-                title=record.get("title") or _headline(text),
+                title=record.get("title") or _headline(text) or _title_from_text(text),
                 date_value=parse_date(record.get("published") or record.get("date")) or _dateline_date(text),
                 date_from="published" if record.get("published") else "dateline",
                 url=record.get("url"), authors=[str(a) for a in authors] if isinstance(authors, list) else [str(authors)],
@@ -306,6 +318,10 @@ def _walk(root: Path, result: LoadResult) -> Iterator[Path]:
                 yield Path(dirpath) / name
 
 
+def no_such_path(path: Path) -> str:
+    return f"{path}: no such file or folder"
+
+
 def load_paths(paths: list[Path], max_file_mb: float = 20.0) -> LoadResult:
     """Load every supported article under the given files and folders."""
     result = LoadResult()
@@ -314,7 +330,7 @@ def load_paths(paths: list[Path], max_file_mb: float = 20.0) -> LoadResult:
     for given in paths:
         given = Path(given)
         if not given.exists():
-            result.problems.append(f"{given}: no such file or folder")
+            result.problems.append(no_such_path(given))
             continue
         given = given.resolve()
         root = given if given.is_dir() else given.parent

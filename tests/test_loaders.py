@@ -155,3 +155,21 @@ def test_missing_path_is_reported(tmp_path):
     result = load_paths([tmp_path / "nowhere"])
     assert result.documents == []
     assert result.problems == [f"{tmp_path / 'nowhere'}: no such file or folder"]
+
+
+def test_dump_record_without_a_title_is_titled_from_its_text(tmp_path):
+    long_first = ("Flood waters rose across the Tay valley overnight as the council opened three emergency "
+                  "shelters for residents of low-lying streets. Forty homes were evacuated.")
+    records = [
+        {"id": "c50d793ed670", "published": "2022-06-11", "text": "Perth council reopened the bridge. It was shut for a month."},
+        {"id": "f00d", "text": long_first},
+    ]
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    docs = _by_source(load_paths([dump]))
+
+    assert docs["c50d793ed670"].metadata["title"] == "Perth council reopened the bridge"
+    title = docs["f00d"].metadata["title"]
+    assert long_first.startswith(title.removesuffix("…")) and title.endswith("…")
+    assert 20 <= len(title) <= 81 and not title.removesuffix("…").endswith(" ")
+    assert long_first[len(title) - 1] == " "  # cut between words, not inside one
