@@ -188,6 +188,26 @@ def test_no_conflict_note_when_only_one_article_gives_the_number(conflict_qa):
     assert not answer.refused and "disagree" not in answer.text
 
 
+@pytest.fixture(scope="module")
+def gas_qa(tmp_path_factory, embed_model):
+    return _small_qa(tmp_path_factory, embed_model, {
+        "march-gas.md": "---\ntitle: Gas keeps climbing\ndate: 2022-03-10\n---\n"
+        "Prices at the pump rose again this week. "
+        "The national average for a gallon of regular gas jumped nearly 7 cents on Thursday, AAA said. "
+        "Truckers said the rise hurt their business.\n",
+        "june-gas.md": "---\ntitle: Cheap gas hard to find\ndate: 2022-06-11\n---\n"
+        "Even the cheapest state is not cheap. "
+        "In Georgia a gallon of regular gas costs $4.47 on average, AAA said. "
+        "Some drivers are staying home this summer.\n",
+    })
+
+
+def test_no_conflict_note_between_a_price_in_dollars_and_a_change_in_cents(gas_qa):
+    answer = gas_qa.answer("How much does a gallon of regular gas cost?")
+    assert not answer.refused, answer.text
+    assert "disagree" not in answer.text, answer.text
+
+
 # --- the model file and `bot calibrate`
 def test_answer_model_file_round_trip_and_unknown_feature_error(tmp_path):
     path = tmp_path / "model.json"

@@ -94,8 +94,8 @@ def test_recency_prefers_newer_articles_and_penalises_ones_after_the_question():
 
 
 # --- conflicts
-def _sentence(doc: str, text: str, score: float):
-    return SimpleNamespace(text=text, score=score, passage=SimpleNamespace(doc_id=doc))
+def _sentence(doc: str, text: str, score: float, day: str = ""):
+    return SimpleNamespace(text=text, score=score, passage=SimpleNamespace(doc_id=doc, metadata={"date": day}))
 
 
 def test_conflict_detector_flags_two_sources_with_different_numbers():
@@ -116,6 +116,50 @@ def test_no_conflict_when_sources_agree_or_the_other_is_far_weaker():
     assert find_conflict(q, "number", weak, min_score=0.8) is None
     same_doc = [_sentence("a", "The quake killed 1,000 people.", 0.9), _sentence("a", "Later 1,150 died.", 0.89)]
     assert find_conflict(q, "number", same_doc, min_score=0.8) is None
+
+
+def test_a_price_and_a_change_in_cents_are_not_a_conflict_but_two_prices_are():
+    q = "How much is gas?"
+    price = _sentence("june", "The $4.47 a gallon average price in Georgia is the cheapest.", 0.6)
+    change = _sentence("march", "The national average jumped nearly 7 cents Thursday morning.", 0.7)
+    assert find_conflict(q, "number", [change, price], min_score=0.23) is None
+    other_price = _sentence("march", "The national average for regular gas is $4.98 a gallon.", 0.7)
+    found = find_conflict(q, "number", [other_price, price], min_score=0.23)
+    assert found is not None and [v for v, _ in found.items] == ["4.98", "4.47"]
+
+
+def test_counts_of_different_things_or_a_percent_and_a_count_are_not_a_conflict():
+    q = "How many people were killed in the earthquake?"
+    people = _sentence("a", "The earthquake killed 1,000 people, officials said.", 0.9)
+    for text in ("The quake was followed by 12 aftershocks.", "About 30% of the buildings collapsed."):
+        assert find_conflict(q, "number", [people, _sentence("b", text, 0.88)], min_score=0.8) is None
+
+
+def test_a_value_tied_to_another_year_is_not_a_rival_to_the_current_one():
+    q = "On average nationwide, how much does a gallon of regular gas cost?"
+    now = _sentence("a", "For the first time ever, the average gas price across the U.S. is $5 a gallon.", 0.4, "2022-06-11")
+    record = _sentence("b", "The record national average had been $4.11, set in July 2008.", 0.3, "2022-06-11")
+    assert find_conflict(q, "number", [now, record], min_score=0.23) is None
+    # The question's own year makes it the asked fact again.
+    found = find_conflict("How much did gas cost in 2008?", "number", [now, record], min_score=0.23)
+    assert found is not None and [v for v, _ in found.items] == ["5", "4.11"]
+
+
+def test_an_article_that_also_states_the_other_value_agrees_with_it():
+    q = "Netflix says it lost how many subscribers in the three months ending June 30?"
+    forecast = _sentence("a", "It then predicted a loss of 2 million subscribers in the three months ending June 30.", 0.71)
+    both = _sentence("a", "The streamer lost 970,000 subscribers, ahead of its prediction of losing 2 million.", 0.82)
+    actual = _sentence("b", "Between April and June, the company lost 970,000 subscribers.", 0.6)
+    assert find_conflict(q, "number", [forecast, both, actual], min_score=0.23) is None
+
+
+def test_a_rival_value_from_a_far_weaker_sentence_is_not_a_conflict():
+    q = "How much has the Biden administration approved in security assistance for Ukraine?"
+    lead = _sentence("a", "The Biden administration has approved more than $6 billion in security assistance.", 0.77)
+    aside = _sentence("b", "The Obama administration announced $46 million in security assistance to Ukraine.", 0.24)
+    assert find_conflict(q, "number", [lead, aside], min_score=0.23) is None
+    rival = _sentence("b", "The administration has approved $5 billion in security assistance so far.", 0.6)
+    assert find_conflict(q, "number", [lead, rival], min_score=0.23) is not None
 
 
 # --- regression guards on the seed questions
