@@ -224,6 +224,8 @@ def chat_command(store: Optional[Path] = StoreOption):
             break
         if not question or not question.strip():
             break
+        if not sys.stdin.isatty():  # piped: echo the question, or a log shows answers with no questions
+            out.print(f"\nyou> {question.strip()}", highlight=False, markup=False)
         try:
             answer = qa.answer(question.strip(), history)
         except (QuestionError, ModelServerError) as err:  # say what failed; the chat goes on

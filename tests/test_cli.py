@@ -89,6 +89,9 @@ def test_ask_plain_text_and_chat(cli_store):
     assert chat.returncode == 0, chat.stderr
     assert "Chrystia Freeland" in chat.stdout
     assert "improve the effectiveness of existing sanctions" in chat.stdout
+    # Piped, each turn starts with its question, so a log reads as a conversation.
+    assert chat.stdout.index("you> Who is Canada's foreign minister?") < chat.stdout.index("Chrystia Freeland")
+    assert "you> What did she say nations must improve?" in chat.stdout
 
 
 def test_empty_question_exits_1_without_a_traceback(tmp_path):
