@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from conftest import CORPUS, NZ, VOA, seed_copy
+from llama_index.core.schema import MetadataMode
 
 from bot.loaders import load_paths
 
@@ -173,3 +174,10 @@ def test_dump_record_without_a_title_is_titled_from_its_text(tmp_path):
     assert long_first.startswith(title.removesuffix("…")) and title.endswith("…")
     assert 20 <= len(title) <= 81 and not title.removesuffix("…").endswith(" ")
     assert long_first[len(title) - 1] == " "  # cut between words, not inside one
+    # A title made from the text is not embedded again with every chunk; a given title is.
+    embedded = docs["c50d793ed670"].get_content(metadata_mode=MetadataMode.EMBED)
+    assert "title:" not in embedded and embedded.count("Perth council reopened the bridge") == 1
+    titled = tmp_path / "titled.jsonl"
+    titled.write_text(json.dumps({"id": "t1", "title": "Bridge reopens", "text": "Perth council reopened it."}) + "\n")
+    given = _by_source(load_paths([titled]))
+    assert "Bridge reopens" in given["t1"].get_content(metadata_mode=MetadataMode.EMBED)
