@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from bot.lemmas import irregular_forms
+
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[.'’-][A-Za-z0-9]+)*")
 
@@ -31,7 +33,7 @@ def _punkt():
 def stopwords() -> frozenset[str]:
     from llama_index.core.utils import globals_helper
 
-    extra = {"said", "says", "say", "told", "according", "also", "would", "could", "one", "new",
+    extra = {"said", "says", "say", "told", "tell", "tells", "according", "also", "would", "could", "one", "new",
              "week", "weeks", "recently", "last", "year", "years", "news", "reported", "mr", "ms",
              "mrs", "many", "much", "which", "what", "who", "whom", "whose", "when", "where", "why",
              "how", "did", "does", "do"}
@@ -77,9 +79,10 @@ _DEMONYMS = {
 
 
 def stem(word: str) -> str:
-    """A light stemmer: enough to match 'sanctions' with 'sanction', 'urged' with 'urge' and
-    'Japanese' with 'Japan'."""
+    """A light stemmer: enough to match 'sanctions' with 'sanction', 'urged' with 'urge',
+    'Japanese' with 'Japan' and (`bot/lemmas.py`) 'told' with 'tell'."""
     word = _DEMONYMS.get(word, word)
+    word = irregular_forms().get(word, word)
     if word.endswith("s") and word[:-1] in _DEMONYMS:  # "Canadians"
         word = _DEMONYMS[word[:-1]]
     if word.endswith("'s"):
