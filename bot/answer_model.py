@@ -43,15 +43,18 @@ class AnswerModel:
         return cls(data.get("ranker", {}), data.get("gate", {}), float(data.get("gate_intercept", 0.0)))
 
 
-DEFAULT = AnswerModel(  # `bot calibrate` on rtqa-dev + corpus/questions.jsonl (DECISIONS.md 6)
-    ranker={"dense": 2.549, "overlap": 1.829, "overlap_passage": -0.554, "anchors": 1.106,
-        "new_value": 1.356, "typed_missing": -1.356, "new_name": 1.021, "novelty": -0.802,
-        "article_rank": 1.548, "headline": -0.338, "lead": 0.612, "consensus": -0.438,
-        "length": -0.816, "overlap_rare": 2.432, "quote_for_say": 0.783, "matched": 1.425,
-        "typed_entity": 2.204},
-    gate={"dense": 1.08, "overlap": 0.253, "overlap_passage": 0.137, "anchors": 0.337,
-        "new_value": 0.169, "typed_missing": -2.319, "new_name": 0.433, "novelty": -0.427,
-        "article_rank": 0.927, "headline": -0.411, "lead": 0.562, "consensus": 0.478, "length": 0.338,
-        "overlap_rare": 2.455, "quote_for_say": 0.068, "matched": 0.404, "typed_entity": 0.598},
-    gate_intercept=-5.267,
+DEFAULT = AnswerModel(  # `bot calibrate` on rtqa-dev + corpus/questions.jsonl (DECISIONS.md 8)
+    ranker={
+        "dense": 2.091, "overlap": 1.297, "overlap_passage": -0.721, "anchors": 1.007,
+        "new_value": 1.283, "typed_missing": -1.283, "new_name": 0.97, "novelty": -0.382,
+        "article_rank": 1.201, "headline": -0.294, "lead": 0.538, "consensus": -0.085,
+        "length": -1.275, "overlap_rare": 1.961, "quote_for_say": 0.676, "matched": 1.024,
+        "typed_entity": 2.347, "plain_overlap": 2.235},
+    gate={
+        "dense": 1.029, "overlap": 0.074, "overlap_passage": -0.079, "anchors": 0.35,
+        "new_value": 0.219, "typed_missing": -2.401, "new_name": 0.374, "novelty": -0.717,
+        "article_rank": 0.82, "headline": -0.339, "lead": 0.578, "consensus": 0.488, "length": 0.352,
+        "overlap_rare": 1.855, "quote_for_say": 0.165, "matched": 0.405, "typed_entity": 0.69,
+        "plain_overlap": 0.747},
+    gate_intercept=-4.905,
 )

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     recency_days: float = Field(30.0, gt=0, description="days over which that bonus decays (e-folding)")
     # The gate refuses unless some retrieved sentence is this likely to hold the answer (bot/answer_model.py;
     # the trade-off curve behind the default is in DECISIONS.md).
-    min_answer_probability: float = Field(0.23, ge=0.0, le=1.0, description="evidence gate threshold")
+    min_answer_probability: float = Field(0.20, ge=0.0, le=1.0, description="evidence gate threshold")
     max_answer_sentences: int = Field(2, ge=1, le=8)
     answer_model: Path | None = Field(None, description="weights written by `bot calibrate` (default: built in)")
 

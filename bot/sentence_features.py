@@ -83,6 +83,7 @@ class QuestionInfo:
     asks_quote: bool  # "what did X say/tell/call..."
     entity_labels: frozenset[str] | None  # the named-entity labels that can answer it (bot/entities.py)
     names: set[str]  # the capitalised words of the question itself (stems)
+    plain_terms: list[str] = ()  # its words that are not names: what it asks about them ("favourite food")
     referent: str = ""  # a follow-up's "he"/"she"/"they": the earlier turn's names
     pronouns: frozenset[str] = frozenset()  # every form of the question's personal pronoun ("she", "her", "hers")
 
@@ -120,9 +121,11 @@ class QuestionInfo:
                 terms = terms + [t for t in content_terms(stand_in) if t not in terms]
             if names and search_text == question:
                 search_text = f"{question} ({', '.join(names)})"
+        names = values_of(question, "name")
+        plain = [t for t in content_terms(question) if t not in names]
         return cls(question, terms, expected_answer_type(question), anchors, set(terms), search_text,
                    counted_things(question), bool(_SAY.search(question)), asked_labels(question),
-                   values_of(question, "name"), referent, _pronoun_forms(question) if referent else frozenset())
+                   names, plain, referent, _pronoun_forms(question) if referent else frozenset())
 
 
 FOLLOW_UP_NAMES = 4
@@ -154,7 +157,7 @@ ENTITY_CONTEXT_WORDS = 2
 FEATURES = (
     "dense", "overlap", "overlap_passage", "anchors", "new_value", "typed_missing",
     "new_name", "novelty", "article_rank", "headline", "lead", "consensus", "length", "overlap_rare",
-    "quote_for_say", "matched", "typed_entity",
+    "quote_for_say", "matched", "typed_entity", "plain_overlap",
 )
 _SAY = re.compile(r"\b(say|said|says|tell|told|describe[sd]?|call(ed|s)?|warn(ed|s)?|quote[sd]?|react(ed)?|respond(ed)?)\b", re.I)
 _QUOTE = re.compile(r"[\"“”]")
@@ -234,6 +237,10 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
         # ("capital of Australia") is half the question but little evidence.
         min(shared, MATCHED_CAP) / MATCHED_CAP,
         typed_entity,
+        # The share of what the question asks about its names ("favourite food" of "What is Kim Jong
+        # Un's favourite food?") that the sentence or the one before holds: a sentence about Kim Jong
+        # Un holds his name, which alone says nothing of his food.
+        coverage(q.plain_terms, window) if q.plain_terms else 1.0,
     ]
 
 

@@ -10,6 +10,7 @@ from conftest import make_settings
 from bot.answer_model import DEFAULT, AnswerModel
 from bot.config import Settings
 from bot.sentence_features import FEATURES, QuestionInfo, expected_answer_type, features, question_anchors
+from bot.text import stem
 
 
 def _row(question: str, sentence: str, before: str = "", passage: str = "") -> dict:
@@ -70,6 +71,21 @@ def test_rare_question_words_count_more_than_the_topic_everyone_shares():
     row = lambda text: dict(zip(FEATURES, features(info, text, text, text, 1, 3, 0.5, idf=idf)))  # noqa: E731
     assert idf["season"] > idf["netflix"]
     assert row(pool[0])["overlap_rare"] > row(pool[3])["overlap_rare"]
+
+
+def test_irregular_forms_match_their_base_form():
+    # "Where did the ministers meet?" is answered by "The ministers met in Vancouver."
+    assert stem("met") == stem("meeting") and stem("held") == stem("hold") and stem("children") == stem("child")
+    assert _row("Where did the ministers meet?", "The ministers met in Vancouver.")["overlap"] == 1.0
+
+
+def test_a_sentence_holding_only_the_questions_names_does_not_hold_what_it_asks():
+    question = "What is Kim Jong Un's favourite food?"
+    about_him = _row(question, "Tillerson said the nations send Kim Jong Un a unified message.")
+    about_food = _row(question, "Kim Jong Un's favourite food is said to be Swiss cheese.")
+    assert about_him["overlap"] == 0.6  # his three names of the question's five words ...
+    assert about_him["plain_overlap"] == 0.0 and about_food["plain_overlap"] == 1.0  # ... but nothing of his food
+    assert _row("Who is Canada's foreign minister?", "Freeland is Canada's foreign minister.")["plain_overlap"] == 1.0
 
 
 def test_a_quote_answers_a_what_did_they_say_question():
