@@ -83,7 +83,7 @@ class QuestionInfo:
     asks_quote: bool  # "what did X say/tell/call..."
     entity_labels: frozenset[str] | None  # the named-entity labels that can answer it (bot/entities.py)
     names: set[str]  # the capitalised words of the question itself (stems)
-    plain_terms: list[str] = ()  # its words that are not names: what it asks about them ("favourite food")
+    plain_terms: tuple[str, ...] = ()  # its words that are not names: what it asks about them ("favourite food")
     referent: str = ""  # a follow-up's "he"/"she"/"they": the earlier turn's names
     pronouns: frozenset[str] = frozenset()  # every form of the question's personal pronoun ("she", "her", "hers")
 
@@ -121,11 +121,11 @@ class QuestionInfo:
                 terms = terms + [t for t in content_terms(stand_in) if t not in terms]
             if names and search_text == question:
                 search_text = f"{question} ({', '.join(names)})"
-        names = values_of(question, "name")
-        plain = [t for t in content_terms(question) if t not in names]
+        own_names = values_of(question, "name")
+        plain = tuple(t for t in content_terms(question) if t not in own_names)
         return cls(question, terms, expected_answer_type(question), anchors, set(terms), search_text,
                    counted_things(question), bool(_SAY.search(question)), asked_labels(question),
-                   names, plain, referent, _pronoun_forms(question) if referent else frozenset())
+                   own_names, plain, referent, _pronoun_forms(question) if referent else frozenset())
 
 
 FOLLOW_UP_NAMES = 4
@@ -151,6 +151,8 @@ def _person_referred_to(question: str, earlier_turn: str) -> str:
 def _pronoun_forms(question: str) -> frozenset[str]:
     asked = {m.group(0).lower() for m in _PERSONAL_PRONOUN.finditer(question)}
     return frozenset(w for forms in _PRONOUN_FORMS if forms & asked for w in forms)
+
+
 MATCHED_CAP = 4
 ENTITY_CONTEXT_WORDS = 2
 
