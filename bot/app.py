@@ -242,7 +242,8 @@ def answer_question(qa, question: str, top_k: int, strictness: float, log_path: 
 
 
 # --- ingest (bundled corpus, uploads)
-def run_ingest_with_progress(settings: Settings, label: str):
+def run_ingest_with_progress(settings: Settings, label: str, paths: list[Path] | None = None):
+    """Ingest `paths` (default: the corpus folder) into the store, with a progress bar."""
     from bot.cli import run_ingest
 
     bar = st.progress(0.0, text=label)
@@ -251,7 +252,7 @@ def run_ingest_with_progress(settings: Settings, label: str):
         bar.progress(done / total if total else 1.0, text=f"{label} {done}/{total} articles")
 
     with ingest_lock():
-        report = run_ingest(settings, [settings.corpus], progress=progress)
+        report = run_ingest(settings, paths or [settings.corpus], progress=progress)
     bar.empty()
     get_qa.clear()
     working_examples.clear()
@@ -305,7 +306,9 @@ def add_uploads(settings: Settings, files) -> None:
     if not saved:
         return
     try:
-        report = run_ingest_with_progress(settings, "Ingesting:")
+        # Only the uploaded files: the store may hold other articles than the corpus folder's
+        # (`bot ui --store DIR`), and the folder's other files would be mixed into it.
+        report = run_ingest_with_progress(settings, "Ingesting:", saved)
     except Exception as err:
         log.exception("ingest failed")
         notices.append(("error", f"Saved {', '.join(p.name for p in saved)} but the ingest failed: "

@@ -272,6 +272,29 @@ def test_empty_store_offers_one_action_then_uploads_are_ingested(monkeypatch, tm
     assert not (corpus / "huge.txt").exists()
 
 
+def test_an_upload_adds_only_itself_to_a_store_of_other_articles(monkeypatch, tmp_path, embed_model):
+    # `bot ui --store DIR` over a store of the user's own news: an upload must not mix the corpus
+    # folder's other articles (the two seed reports) into it.
+    from conftest import make_settings
+
+    from bot.ingest import ingest
+    from bot.store import open_store
+
+    own = tmp_path / "own-news"
+    own.mkdir()
+    (own / "harbour.md").write_text("Harbour Opens\n\nThe new harbour opened on Monday, the mayor said.\n")
+    store = open_store(make_settings(tmp_path / "store"), embed_model, writable=True)
+    ingest(store, [own], embed_model)
+    del store
+    corpus = seed_copy(tmp_path)
+    at = start(monkeypatch, tmp_path / "store", corpus, tmp_path)
+    assert at.metric[0].value == "1"
+    at.file_uploader[0].upload("bridge.md", b"Bridge Closes\n\nThe old bridge closed for repairs.\n", "text/markdown").run()
+    assert not at.exception
+    assert at.metric[0].value == "2"  # the harbour report and the upload, not the seed reports
+    assert (corpus / "bridge.md").exists()
+
+
 def test_unreadable_index_is_a_readable_error(monkeypatch, tmp_path, embed_model):
     from bot.ingest import ingest
     from bot.store import open_store
