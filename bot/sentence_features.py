@@ -153,6 +153,9 @@ def _pronoun_forms(question: str) -> frozenset[str]:
     return frozenset(w for forms in _PRONOUN_FORMS if forms & asked for w in forms)
 
 
+# "Where...?" is answered by a place the sentence puts something in, at or to ("meeting in
+# Vancouver"), not by one it mentions in passing ("nations that supported South Korea").
+_AT_PLACE = re.compile(r"\b(in|at|to|near|outside|inside|into|from|across|on)\s+(the\s+)?$", re.I)
 MATCHED_CAP = 4
 ENTITY_CONTEXT_WORDS = 2
 
@@ -218,7 +221,10 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     # which takes any capitalised word for a name.
     typed_entity = 0.0
     if q.entity_labels and shared >= ENTITY_CONTEXT_WORDS:
-        typed_entity = 1.0 if new_entities(entities, q.entity_labels, q.term_set, q.names) else 0.0
+        found = new_entities(entities, q.entity_labels, q.term_set, q.names)
+        if found and ASKS_PLACE.search(q.text.lower()):
+            found = [e for e in found if _AT_PLACE.search(sentence.split(e)[0][-12:] + " ")]
+        typed_entity = 1.0 if found else 0.0
     return [
         dense,
         coverage(q.terms, term_text),

@@ -17,6 +17,13 @@ def _typed_entity(question: str, sentence: str) -> float:
     return dict(zip(FEATURES, row))["typed_entity"]
 
 
+
+def test_where_is_answered_by_a_place_the_sentence_puts_something_in():
+    question = "Where did the foreign ministers meet?"
+    assert _typed_entity(question, "Foreign ministers from 20 nations meeting in Vancouver say sanctions must go on.") == 1.0
+    # A place mentioned in passing is not where they met.
+    assert _typed_entity(question, "The meeting is attended by foreign ministers of nations that supported South Korea.") == 0.0
+
 @pytest.mark.parametrize(
     "question, label",
     [
