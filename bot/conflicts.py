@@ -58,7 +58,6 @@ _MONTHS = ("january|february|march|april|may|june|july|august|september|october|
            "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
 _DAY = re.compile(rf"\b(?:(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}\s+(?:{_MONTHS})\b(?:\s+\d{{4}})?)", re.I)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-_NAME = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
 # A rival value counts only from a sentence at least this share as likely to answer as the first
 # claim's: one that barely clears the gate is seldom about the asked fact ("$46 million" under Obama
 # against "$6 billion since the invasion").
@@ -67,22 +66,6 @@ RIVAL_SHARE = 0.5
 
 def _norm_number(text: str) -> str:
     return text.lower().replace(",", "").replace(" ", "").replace("$", "")
-
-
-def fact_values(text: str, kind: str | None, question: str = "") -> set[str]:
-    """The values of the asked kind in a sentence (numbers, dates or multi-word names), normalised.
-
-    Values already in the question are not answers to it, so they are left out.
-    """
-    q = question.lower()
-    if kind == "number":
-        return {v.text for v in quantities(text, question)}
-    if kind == "date":
-        found = {re.sub(r"\s+", " ", m.group().lower().replace(",", "")) for m in _DAY.finditer(text)}
-        return {v for v in found if v not in q}
-    if kind == "name":
-        return {m.group().lower() for m in _NAME.finditer(text) if m.group().lower() not in q}
-    return set()
 
 
 @dataclass(frozen=True)
@@ -140,7 +123,9 @@ def quantities(text: str, question: str = "") -> list[Value]:
 
 
 def _dates(text: str, question: str) -> list[Value]:
-    return [Value(v, v, "date") for v in sorted(fact_values(text, "date", question))]
+    """The dates a sentence gives ("march 3"), normalised; dates the question already holds left out."""
+    found = {re.sub(r"\s+", " ", m.group().lower().replace(",", "")) for m in _DAY.finditer(text)}
+    return [Value(v, v, "date") for v in sorted(found) if v not in question.lower()]
 
 
 def _tied_to_another_year(sentence, question: str) -> bool:

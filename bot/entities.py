@@ -90,6 +90,11 @@ def new_entities(entities: list[tuple[str, str]], labels: frozenset[str], questi
     return found
 
 
+def model_folder(package_dir: Path) -> Path:
+    """The model's data inside its installed package folder (NER weights, lemmatizer tables)."""
+    return package_dir / f"{MODEL_PACKAGE}-{MODEL_VERSION}"
+
+
 class EntityTagger:
     """spaCy NER over sentences (only the tok2vec and ner components run), cached by text."""
 
@@ -100,7 +105,7 @@ class EntityTagger:
             raise ModelFileError(
                 f"the entity model is not installed ({exc}). Reinstall the project (pip install -e .)."
             ) from exc
-        ner_file = Path(module.__file__).parent / f"{MODEL_PACKAGE}-{MODEL_VERSION}" / "ner" / "model"
+        ner_file = model_folder(Path(module.__file__).parent) / "ner" / "model"
         checked_model_file(ner_file, NER_MODEL_SHA256, "Reinstall the project (pip install -e .) to restore it.")
         self._nlp = module.load(exclude=["parser", "lemmatizer", "attribute_ruler", "senter", "tagger"])
         self._lock = threading.Lock()  # spaCy's pipeline is not documented as thread-safe

@@ -18,14 +18,14 @@ _VERB_MARK, _NOUN_MARK = "told", "children"
 @lru_cache(maxsize=1)
 def irregular_forms() -> dict[str, str]:
     """Irregular verb and noun forms -> base form; {} when the model package is missing."""
-    from bot.entities import MODEL_PACKAGE, MODEL_VERSION  # bot.entities imports bot.text, which imports this
+    from bot.entities import MODEL_PACKAGE, model_folder  # bot.entities imports bot.text, which imports this
 
     import srsly
 
     spec = importlib.util.find_spec(MODEL_PACKAGE)
     if spec is None or spec.origin is None:
         return {}
-    path = Path(spec.origin).parent / f"{MODEL_PACKAGE}-{MODEL_VERSION}" / "lemmatizer" / "lookups" / "lookups.bin"
+    path = model_folder(Path(spec.origin).parent) / "lemmatizer" / "lookups" / "lookups.bin"
     try:
         tables = srsly.read_msgpack(path)
         exceptions = tables["lemma_exc"]
