@@ -20,6 +20,7 @@ from bot.text import Span, content_terms, coverage, split_sentences, stem
 
 MAX_CANDIDATES = 24  # sentences embedded per question; bounds latency (eval unchanged from 6 to 48)
 CONSENSUS_ARTICLES = 10  # retrieved articles checked for repeats of a sentence's names and numbers
+SHORT_QUESTION_TERMS = 3  # a question of at most this many words must have its names near the answer
 # MiniLM cosine from which a word after a number counts what "how many" asks for: synonyms pass
 # (countries/nations 0.79, children/kids 0.89, deaths/fatalities 0.83), kindred words do not
 # (minutes/seconds 0.76, men/women 0.72, years/months 0.74).
@@ -137,6 +138,10 @@ def score_sentences(
     sims = _cosines(_embed(embed_model, [s.text for s in shortlist]), embed_model, info.search_text)
     if info.counted:  # "how many countries" is answered by "20 nations"
         info = replace(info, counted=info.counted | _same_things(counted_words(question), shortlist, embed_model))
+    # In a question of a few words every name is what it asks about ("Who is China's foreign
+    # minister?"): a sentence that names none of them, nor does the one before it, is not evidence
+    # (New Zealand's minister). Long quiz questions name people and places only as context.
+    names_required = bool(info.names) and len(content_terms(question)) <= SHORT_QUESTION_TERMS
     tags: list = [()] * len(shortlist)
     if info.entity_labels:  # only questions that ask for a kind of entity pay for tagging
         tags = default_tagger().entities([s.text for s in shortlist])
@@ -147,6 +152,8 @@ def score_sentences(
                               positions[i], s.dense, others, idf, whole_article[s.passage.doc_id], tags[i])
         s.rank_score = model.rank_score(s.features)
         s.score = model.probability(s.features)
+        if names_required and not info.names & set(content_terms(windows[i])):
+            s.score = 0.0
     return sorted(shortlist, key=lambda s: -s.rank_score)
 
 
