@@ -21,7 +21,7 @@ from bot.config import Settings, get_settings
 from bot.conflicts import find_conflict
 from bot.evidence import Passage, Sentence, candidate_sentences, passages_from, score_sentences
 from bot.models import ModelConfigError, make_embed_model
-from bot.sentence_features import expected_answer_type, is_headline, is_question
+from bot.sentence_features import ELLIPTICAL_TERMS, expected_answer_type, is_headline, is_question
 from bot.prompts import load_prompt
 from bot.retrieve import Retriever
 from bot.store import Store, open_store
@@ -79,7 +79,10 @@ def retrieval_query(question: str, history: History | None) -> str:
     if not history:
         return question
     last_question, last_answer = history[-1]
-    leans_on_history = _FOLLOW_UP.search(question) or len(content_terms(question)) <= 3
+    # A word pointing back ("When did he announce it?") or almost no word of its own ("Why?", "And
+    # Tillerson?"). A short question with words of its own is a new topic ("When did the Webb
+    # telescope launch?" after a turn about Sri Lanka): folding the old turn in would retrieve that.
+    leans_on_history = _FOLLOW_UP.search(question) or len(content_terms(question)) <= ELLIPTICAL_TERMS
     if not leans_on_history:
         return question
     return f"{question} {last_question} {_MARKERS.sub('', last_answer)[:400]}".strip()

@@ -148,6 +148,10 @@ def test_follow_up_query_leaves_standalone_questions_alone(qa):
     history = [("Who is Canada's foreign minister?", "Chrystia Freeland [1]")]
     question = "Which Chinese president spoke with Trump by phone, according to Chinese state media?"
     assert qa.answer(question, history).query == question
+    # A short question with words of its own changes the topic: the earlier turn stays out of the search.
+    answer = qa.answer("Who is Taro Kono?", history)
+    assert answer.query == "Who is Taro Kono?"
+    assert not answer.refused and "Kono" in answer.citations[0].quote
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "\n\t \n", "\x00\x1b  "])
