@@ -201,27 +201,7 @@ class QA:
         return any(s.score >= bar for s in scored)
 
     def _choose(self, scored: list[Sentence]) -> list[Sentence]:
-        """The best-ranked statement, then the next sentences that (nearly) clear the gate's bar.
-
-        A headline names a story but does not state its facts: when one ranks first, the best
-        statement near the bar (at least half of it) answers instead; the headline only if none is."""
-        bar = self.settings.min_answer_probability
-        # A question in an article (a quiz, a headline's "Who will...?") is evidence of the topic, not an answer.
-        statements = [s for s in scored if not is_question(s.text)] or scored
-        best = next((s for s in statements if not is_headline(s.text) and s.score >= bar * HEADLINE_YIELDS_TO),
-                    statements[0])
-        chosen = [best]
-        for s in statements:
-            if s is best:
-                continue
-            if len(chosen) >= self.settings.max_answer_sentences:
-                break
-            if s.score < bar * EXTRA_SENTENCE_SHARE:
-                continue
-            if any(_near_duplicate(s.text, c.text) for c in chosen):
-                continue
-            chosen.append(s)
-        return chosen
+        return choose_sentences(scored, self.settings.min_answer_probability, self.settings.max_answer_sentences)
 
     def _conflict_note(self, question: str, scored: list[Sentence], answer: Answer) -> str:
         """When strong sentences of different articles give different values for the asked number or
@@ -271,6 +251,33 @@ def load_answer_model(settings: Settings) -> AnswerModel:
         return AnswerModel.load(settings.answer_model)
     except (OSError, ValueError) as err:  # JSONDecodeError is a ValueError
         raise ModelConfigError(f"cannot use BOT_ANSWER_MODEL={settings.answer_model}: {err}") from None
+
+
+def choose_sentences(scored: list[Sentence], bar: float, max_sentences: int) -> list[Sentence]:
+    """The best-ranked statement, then the next sentences that (nearly) clear the gate's bar.
+
+    The first sentence clears the bar itself when some statement does (the ranker may prefer
+    one the gate finds less likely: the answer shows what the gate vouched for). A headline
+    names a story but does not state its facts, and a question in an article (a quiz, a
+    headline's "Who will...?") is evidence of the topic, not an answer: when only such a
+    sentence clears the bar, the best statement near it (at least half) answers; the headline
+    only if none is."""
+    statements = [s for s in scored if not is_question(s.text)] or scored
+    facts = [s for s in statements if not is_headline(s.text)]
+    best = next((s for s in facts if s.score >= bar), None) or next(
+        (s for s in facts if s.score >= bar * HEADLINE_YIELDS_TO), statements[0])
+    chosen = [best]
+    for s in statements:
+        if s is best:
+            continue
+        if len(chosen) >= max_sentences:
+            break
+        if s.score < bar * EXTRA_SENTENCE_SHARE:
+            continue
+        if any(_near_duplicate(s.text, c.text) for c in chosen):
+            continue
+        chosen.append(s)
+    return chosen
 
 
 def _new_before_repeated(scored: list[Sentence], history: History | None, bar: float) -> list[Sentence]:

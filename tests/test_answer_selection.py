@@ -7,10 +7,12 @@ import json
 import pytest
 from conftest import make_settings
 
+from bot.answer import choose_sentences
 from bot.answer_model import DEFAULT, AnswerModel
 from bot.config import Settings
+from bot.evidence import Passage, Sentence
 from bot.sentence_features import FEATURES, QuestionInfo, expected_answer_type, features, question_anchors
-from bot.text import stem
+from bot.text import Span, stem
 
 
 def _row(question: str, sentence: str, before: str = "", passage: str = "") -> dict:
@@ -292,3 +294,20 @@ def test_a_question_printed_in_an_article_is_not_the_answer(tmp_path_factory, em
     assert not answer.refused, answer.text
     assert "baby formula" in answer.citations[0].quote.lower()
     assert not any(c.quote.rstrip().endswith("?") for c in answer.citations), answer.text
+
+
+def _sentence(text: str, probability: float) -> Sentence:
+    passage = Passage(rank=1, doc_id="a", text=text, start=0, score=1.0)
+    return Sentence(passage, Span(0, len(text), text), score=probability)
+
+
+def test_the_first_answer_sentence_clears_the_gate_bar_when_a_statement_does():
+    # The ranker puts a sentence the gate finds unlikely first; the answer opens with the one it vouched for.
+    ranked_first = _sentence("Deputy Prime Minister Dominic Raab could step in as caretaker.", 0.17)
+    likely = _sentence("A Prime Minister who has resigned as party leader stays in office as caretaker.", 0.31)
+    assert choose_sentences([ranked_first, likely], bar=0.2, max_sentences=2) == [likely]
+    # Only a quiz question clears the bar: it shows the topic is covered, and the best statement near
+    # the bar answers.
+    quiz = _sentence("QUIZ TIME Which product remains difficult to find in many US stores?", 0.6)
+    near = _sentence("Baby formula remains difficult to find in many US stores.", 0.19)
+    assert choose_sentences([quiz, near], bar=0.2, max_sentences=2) == [near]
