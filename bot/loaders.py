@@ -45,7 +45,8 @@ _ISO_DATE = re.compile(r"\b(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?!\d)")
 _WRITTEN_DATE = re.compile(
     r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+(\d{1,2}),?\s+(\d{4})\b"
 )
-_FRONT_MATTER = re.compile(r"^---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+# " ?": a UTF-8 byte-order mark is read as one space (see _read_text).
+_FRONT_MATTER = re.compile(r"^ ?---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 
 
 @dataclass

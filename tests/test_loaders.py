@@ -109,6 +109,15 @@ def test_byte_order_marks(tmp_path):
     assert docs["bom8.txt"].text[at : at + 9] == "The ferry"
 
 
+def test_markdown_front_matter_after_a_byte_order_mark(tmp_path):
+    (tmp_path / "bom.md").write_bytes(
+        b"\xef\xbb\xbf---\ntitle: Ferry service resumes\ndate: 2022-07-03\n---\nThe ferry resumed service on Monday.\n")
+    (doc,) = load_paths([tmp_path]).documents
+    assert doc.metadata["title"] == "Ferry service resumes"
+    assert doc.metadata["date"] == "2022-07-03"
+    assert "title:" not in doc.text and doc.text.strip() == "The ferry resumed service on Monday."
+
+
 def test_jsonl_dump_bad_lines_missing_text_and_duplicate_ids(tmp_path):
     good = {"id": "a1", "url": "https://example.org/a1", "title": "Dam opens", "published": "2018-02-01T10:00:00Z",
             "authors": ["B. Reporter"], "text": "The new dam opened on Thursday."}
