@@ -26,7 +26,14 @@ def _punkt():
     from nltk.tokenize import PunktTokenizer
 
     globals_helper.wait_for_nltk_check()
-    return PunktTokenizer("english")
+    tokenizer = PunktTokenizer("english")
+    # Datelines abbreviate US states in AP style ("GARDINER, Mont. -- Yellowstone..."); the model
+    # knows most ("Calif.", "Nev.") but splits after these, cutting the dateline off the sentence.
+    tokenizer._params.abbrev_types.update(STATE_ABBREVIATIONS)
+    return tokenizer
+
+
+STATE_ABBREVIATIONS = {"ark", "md", "mont", "neb", "tex", "wyo"}  # not "mass": "a critical mass. Then..."
 
 
 @lru_cache(maxsize=1)

@@ -8,6 +8,7 @@ from conftest import CORPUS, NZ, VOA, seed_copy
 from llama_index.core.schema import MetadataMode
 
 from bot.loaders import load_paths
+from bot.text import split_sentences
 
 
 def _by_source(result):
@@ -190,3 +191,13 @@ def test_dump_record_without_a_title_is_titled_from_its_text(tmp_path):
     titled.write_text(json.dumps({"id": "t1", "title": "Bridge reopens", "text": "Perth council reopened it."}) + "\n")
     given = _by_source(load_paths([titled]))
     assert "Bridge reopens" in given["t1"].get_content(metadata_mode=MetadataMode.EMBED)
+
+
+def test_a_state_abbreviation_in_a_dateline_does_not_end_the_sentence():
+    text = ("GARDINER, Mont. – Yellowstone officials closed the park on Monday. "
+            "The rally drew a critical mass. Then the crowd left.")
+    assert [s.text for s in split_sentences(text)] == [
+        "GARDINER, Mont. – Yellowstone officials closed the park on Monday.",
+        "The rally drew a critical mass.",
+        "Then the crowd left.",
+    ]
