@@ -386,7 +386,8 @@ def run_eval(
     settings = settings.model_copy(update={"store": Path(store) if store else default_store(settings, corpus)})
     if ingest:
         report = run_ingest(settings, corpus, quiet=quiet)
-        for problem in report.problems:
+        for problem in report.problems:  # a skipped article changes what the run measured: keep it on record
+            warnings.append(problem)
             warn(problem)
     qa = QA(settings)
     aliases = _articles(qa.store)

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from conftest import CORPUS, NZ, VOA, make_settings
+from conftest import CORPUS, NZ, VOA, make_settings, seed_copy
 
 QUESTIONS = CORPUS / "questions.jsonl"
 CONTRACT_ROW = {"id", "answer", "refused", "citations", "retrieved", "latency_ms"}
@@ -107,6 +107,19 @@ def test_bad_lines_are_named_and_the_rest_evaluated(eval_store, tmp_path):
     assert [r["id"] for r in rows] == ["g1", "ghost", "g2"]
     assert rows[0]["correct"] and "kono" in rows[0]["answer"].lower()  # source given without extension
     assert run.summary["n_questions"] == 3 and run.summary["hits_at_10"] == 1.0
+
+
+def test_files_the_ingest_skipped_are_recorded_with_the_run(tmp_path):
+    from bot.evaluation import run_eval
+
+    articles = seed_copy(tmp_path)
+    (articles / "empty.txt").write_text("")
+    questions = write_lines(tmp_path / "q.jsonl", [GOOD])
+    store = tmp_path / "store"
+    run = run_eval(questions, corpus=[articles], out=tmp_path / "out", settings=make_settings(store),
+                   store=store, quiet=True, warn=lambda _: None)
+    recorded = json.loads((run.out_dir / "summary.json").read_text())["run"]["warnings"]
+    assert any("empty.txt" in w and "empty" in w for w in recorded), recorded
 
 
 def test_cli_eval_fails_on_a_worse_baseline_and_bad_input(eval_store, tmp_path):
