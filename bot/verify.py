@@ -15,6 +15,7 @@ import numpy as np
 
 from bot.answer_types import Citation
 from bot.evidence import Passage
+from bot.sentence_features import values_of
 from bot.text import content_terms, coverage, split_sentences
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")
@@ -78,6 +79,16 @@ def repeats(claim: str, earlier: list[str]) -> bool:
     return bool(terms) and any(terms <= set(content_terms(e)) for e in earlier)
 
 
+def _facts(claim: str) -> set[str]:
+    """The numbers and names a claim states: a sentence that words it closely but says "20 nations"
+    or "China and Russia" does not support "35 nations" or "Japan and India"."""
+    return values_of(claim, "number") | values_of(claim, "name")
+
+
+def _facts_stated(text: str) -> set[str]:
+    return values_of(text, "number") | values_of(text, "name") | set(content_terms(text))
+
+
 def addressed_to_model(sentence: str) -> bool:
     """True for a sentence that talks to an AI model instead of reporting (see _TO_THE_MODEL)."""
     return bool(_TO_THE_MODEL.search(sentence))
@@ -99,15 +110,19 @@ class Verifier:
         if not sentences or not content_terms(claim):
             return _Support(False, 0.0, passage.start, passage.start, "")
         terms = content_terms(claim)
-        usable = [not _TO_THE_MODEL.search(s.text) for s in sentences]
+        facts = _facts(claim)
+        usable = [not _TO_THE_MODEL.search(s.text) and facts <= _facts_stated(s.text) for s in sentences]
         lexical = [coverage(terms, s.text) if ok else 0.0 for s, ok in zip(sentences, usable)]
         # Two neighbouring sentences may jointly support a claim that merges them.
+        injected = [bool(_TO_THE_MODEL.search(s.text)) for s in sentences]
         pairs = [
-            coverage(terms, a.text + " " + b.text) if ok_a and ok_b else 0.0
-            for a, b, ok_a, ok_b in zip(sentences, sentences[1:], usable, usable[1:])
+            coverage(terms, a.text + " " + b.text)
+            if not (inj_a or inj_b) and facts <= _facts_stated(a.text + " " + b.text) else 0.0
+            for a, b, inj_a, inj_b in zip(sentences, sentences[1:], injected, injected[1:])
         ]
         vecs = self._vectors([claim] + [s.text for s in sentences])
-        dense = np.where(usable, vecs[1:] @ vecs[0], -1.0)
+        similarity = vecs[1:] @ vecs[0]
+        dense = np.where(usable, similarity, -1.0)
         best = int(np.argmax([0.5 * lex + 0.5 * den for lex, den in zip(lexical, dense)]))
         lex, den = lexical[best], float(dense[best])
         start, end = sentences[best].start, sentences[best].end
@@ -117,7 +132,9 @@ class Verifier:
             lex = pairs[i]
             start, end = sentences[i].start, sentences[i + 1].end
             quote = passage.text[start - passage.start : end - passage.start]
-            den = max(float(dense[i]), float(dense[i + 1]))
+            den = max(float(similarity[i]), float(similarity[i + 1]))
+        # An unusable sentence has lexical support 0, so it never passes; a pair passes only when it
+        # states the claim's facts together.
         ok = (lex >= MIN_LEXICAL and den >= MIN_DENSE) or lex >= STRONG_LEXICAL
         return _Support(ok, 0.5 * lex + 0.5 * den, start, end, quote)
 

@@ -86,6 +86,20 @@ def test_invented_sentence_is_dropped(verifier, passages):
     assert URGE in verified.text and len(verified.citations) == 1
 
 
+def test_a_sentence_that_changes_the_facts_of_its_source_is_dropped(verifier, passages):
+    # Worded like the passage, so word overlap and meaning both pass; but the names and numbers differ.
+    other_names = "The top U.S. diplomat urged Japan and India to fully implement United Nations sanctions against North Korea"
+    verified = verifier.verify(f"{other_names} [1]. {IMPROVE} [2].", passages)
+    assert "Japan" not in verified.text and any("Japan" in d for d in verified.dropped)
+    assert IMPROVE in verified.text
+    twenty = paragraph_passage(1, VOA, "Foreign ministers from 20 nations meeting in Vancouver")
+    wrong_count = "Foreign ministers from 35 nations meeting in Vancouver say sanctions pressure must continue"
+    verified = verifier.verify(f"{wrong_count} [1].", [twenty])
+    assert verified.text == "" and verified.dropped == [wrong_count + "."]
+    right_count = wrong_count.replace("35", "20")
+    assert verifier.verify(f"{right_count} [1].", [twenty]).dropped == []
+
+
 def test_out_of_range_marker_is_removed_and_the_sentence_attached(verifier, passages):
     verified = verifier.verify(f"{URGE} [9].", passages)
     assert "[9]" not in verified.text and markers(verified.text) == [1]
