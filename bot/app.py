@@ -184,6 +184,12 @@ def render_citation(qa, msg: dict, c: Citation, closest: bool = False) -> None:
         show_article(qa, c)
 
 
+def render_notes(answer: Answer) -> None:
+    """What the answerer dropped or fixed (a generator's unsupported sentences), as `bot ask` prints."""
+    for note in answer.notes:
+        st.caption(f"Note: {escape_markdown(note)}")
+
+
 def render_footer(qa, msg: dict, log_path: Path) -> None:
     answer: Answer = msg["answer"]
     seconds = answer.timings.get("total_ms", 0) / 1000
@@ -191,10 +197,15 @@ def render_footer(qa, msg: dict, log_path: Path) -> None:
     st.feedback("thumbs", key=f"feedback-{msg['id']}", on_change=on_feedback, args=(msg["id"], log_path))
 
 
+def render_user(question: str) -> None:
+    with st.chat_message("user"):
+        # A blank question would leave an empty bubble next to its error.
+        st.markdown(escape_markdown(question) if question.strip() else "*(an empty question)*")
+
+
 def render_message(qa, msg: dict, log_path: Path) -> None:
     if msg["role"] == "user":
-        with st.chat_message("user"):
-            st.markdown(escape_markdown(msg["content"]))
+        render_user(msg["content"])
         return
     with st.chat_message("assistant"):
         if msg.get("error"):
@@ -202,6 +213,7 @@ def render_message(qa, msg: dict, log_path: Path) -> None:
             return
         answer: Answer = msg["answer"]
         st.markdown(escape_markdown(answer.text))
+        render_notes(answer)
         render_sources(qa, msg)
         render_footer(qa, msg, log_path)
 
@@ -210,8 +222,7 @@ def answer_question(qa, question: str, top_k: int, strictness: float, log_path: 
     ss = st.session_state
     past = history()
     ss.messages.append({"role": "user", "content": question})
-    with st.chat_message("user"):
-        st.markdown(escape_markdown(question))
+    render_user(question)
     msg = {"role": "assistant", "id": uuid.uuid4().hex[:12],
            "settings": {"top_k": top_k, "strictness": strictness, "answerer": qa.settings.answerer,
                         "embed_model": qa.embed_model.model_name, "retriever": qa.settings.retriever,
@@ -237,6 +248,7 @@ def answer_question(qa, question: str, top_k: int, strictness: float, log_path: 
             return
         msg["answer"] = result["answer"]
         ss.messages.append(msg)
+        render_notes(msg["answer"])
         render_sources(qa, msg)
         render_footer(qa, msg, log_path)
 
@@ -314,10 +326,17 @@ def add_uploads(settings: Settings, files) -> None:
         notices.append(("error", f"Saved {', '.join(p.name for p in saved)} but the ingest failed: "
                                  f"{describe_error(err)}"))
         return
-    names = ", ".join(p.name for p in saved)
-    notices.append(("success", f"Added {names} to {settings.corpus}. Ingest: {report.summary()}."))
+    # A file the ingest skipped whole (binary, empty, not UTF-8) is not left in the corpus folder.
+    unreadable = {p for p in saved if any(pr.startswith(f"{p.resolve()}: skipped") for pr in report.problems)}
+    for path in unreadable:
+        path.unlink(missing_ok=True)
+    kept = [p for p in saved if p not in unreadable]
+    if kept:
+        names = ", ".join(p.name for p in kept)
+        notices.append(("success", f"Added {names} to {settings.corpus}. Ingest: {report.summary()}."))
     for problem in report.problems:
-        notices.append(("warning", problem))
+        removed = any(problem.startswith(f"{p.resolve()}: skipped") for p in unreadable)
+        notices.append(("warning", f"{problem} (not kept in the corpus folder)" if removed else problem))
 
 
 # --- page

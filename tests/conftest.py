@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
+import json
 import shutil
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,3 +56,49 @@ def qa(seed_store, embed_model):
 
     settings, store = seed_store
     return QA(settings, store, embed_model)
+
+
+class _FixedReply(http.server.BaseHTTPRequestHandler):
+    """An OpenAI-compatible chat server whose model always says `reply` (streamed in two pieces)."""
+
+    reply = ""
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        request = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        if request.get("stream"):
+            half = len(self.reply) // 2
+            chunks = [
+                {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                 "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece}, "finish_reason": None}]}
+                for piece in (self.reply[:half], self.reply[half:])
+            ] + [{"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                  "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}]
+            body = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+            content_type = "text/event-stream"
+        else:
+            body = json.dumps({"id": "c", "object": "chat.completion", "created": 0, "model": "m",
+                               "choices": [{"index": 0, "message": {"role": "assistant", "content": self.reply},
+                                            "finish_reason": "stop"}],
+                               "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
+            content_type = "application/json"
+        data = body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@contextmanager
+def model_server_saying(reply: str):
+    """The base URL (".../v1") of a server on 127.0.0.1 whose model always answers `reply`."""
+    handler = type("Reply", (_FixedReply,), {"reply": reply})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()

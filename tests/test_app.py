@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bot.config import PROJECT_DIR
-from conftest import CORPUS, seed_copy
+from conftest import CORPUS, model_server_saying, seed_copy
 
 APP = str(PROJECT_DIR / "bot" / "app.py")
 REFUSAL = "The articles don't say"
@@ -209,6 +209,9 @@ def test_feedback_is_appended_with_question_answer_citations_and_settings(seed_a
 def test_bad_question_is_a_readable_error_and_the_chat_stays_usable(seed_app):
     at = ask(seed_app, "?? !!")
     assert "no words to search for" in plain(at.error[0].value)
+    at = ask(at, "   ")
+    assert "the question is empty" in plain(at.error[-1].value)
+    assert at.chat_message[-2].markdown[0].value == "*(an empty question)*"  # not an empty bubble
     ask(at, "What did Tillerson urge China and Russia to do?")
     assert "[1]" in answer_text(assistant(at)[-1])
 
@@ -271,6 +274,14 @@ def test_empty_store_offers_one_action_then_uploads_are_ingested(monkeypatch, tm
     assert any("over the 1 MB upload limit" in plain(e.value) for e in at.error)
     assert not (corpus / "huge.txt").exists()
 
+    # A file the ingest cannot read is said so and not left in the corpus folder.
+    at.file_uploader[0].upload("photo.txt", b"\x89PNG\x00\x00binary", "text/plain").run()
+    assert not at.exception
+    assert any("photo.txt: skipped, it looks binary" in plain(w.value) and "not kept" in plain(w.value)
+               for w in at.warning)
+    assert not (corpus / "photo.txt").exists()
+    assert at.metric[0].value == "3"
+
 
 def test_an_upload_adds_only_itself_to_a_store_of_other_articles(monkeypatch, tmp_path, embed_model):
     # `bot ui --store DIR` over a store of the user's own news: an upload must not mix the corpus
@@ -321,3 +332,18 @@ def test_model_server_down_is_a_readable_error_and_the_chat_stays_usable(monkeyp
     ask(at, "Who is Canada's foreign minister?")
     assert len(at.error) == 2 and len(at.chat_message) == 4  # both turns kept, input still there
     assert not at.chat_input(key="chat").disabled
+
+
+def test_a_generators_dropped_sentences_are_listed_under_its_answer(monkeypatch, seed_store, tmp_path):
+    settings, _ = seed_store
+    reply = ("The top U.S. diplomat urged China and Russia to fully implement United Nations sanctions [1]. "
+             "Tillerson also announced a $5 billion aid package for South Korea [1].")
+    with model_server_saying(reply) as base_url:
+        at = start(monkeypatch, settings.store, seed_copy(tmp_path), tmp_path, BOT_ANSWERER="openai-compatible",
+                   BOT_LLM_BASE_URL=base_url, BOT_LLM_MODEL="m", BOT_LLM_RETRIES=0)
+        ask(at, "What did Tillerson urge China and Russia to do?")
+    assert not at.exception and not at.error
+    (msg,) = assistant(at)
+    assert "urged China and Russia" in answer_text(msg) and "$5 billion" not in answer_text(msg)
+    notes = [plain(c.value) for c in msg.caption if plain(c.value).startswith("Note:")]
+    assert any("dropped (not supported by the passages)" in n and "$5 billion aid package" in n for n in notes), notes

@@ -5,13 +5,9 @@ in articles is covered by the app's XSS test."""
 
 from __future__ import annotations
 
-import http.server
-import json
-import threading
-
 import pytest
 
-from conftest import make_settings, seed_copy
+from conftest import make_settings, model_server_saying, seed_copy
 
 INJECTION = (
     "Harbour notice from Portree\n\n"
@@ -108,47 +104,13 @@ def test_verifier_drops_pwned_claims(hostile_qa, embed_model):
         assert [c.source for c in verified.citations] == [voa]
 
 
-class _Pwned(http.server.BaseHTTPRequestHandler):
-    """An OpenAI-compatible server whose model has fallen for the injection: it always says PWNED [1]."""
-
-    def do_POST(self):  # noqa: N802 (http.server's naming)
-        request = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-        text = "PWNED [1]"
-        if request.get("stream"):
-            chunks = [
-                {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
-                 "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece}, "finish_reason": None}]}
-                for piece in ("PWN", "ED [1]")
-            ] + [{"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
-                  "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}]
-            body = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
-            content_type = "text/event-stream"
-        else:
-            body = json.dumps({"id": "c", "object": "chat.completion", "created": 0, "model": "m",
-                               "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                                            "finish_reason": "stop"}],
-                               "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
-            content_type = "application/json"
-        data = body.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
 def test_generator_that_obeys_the_injection_never_shows_pwned(hostile_qa):
     from bot.answer import QA
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Pwned)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    # The model has fallen for the injection: it always says PWNED [1].
+    with model_server_saying("PWNED [1]") as base_url:
         settings = hostile_qa.settings.model_copy(update={
-            "answerer": "openai-compatible", "llm_model": "m", "llm_retries": 0,
-            "llm_base_url": f"http://127.0.0.1:{server.server_address[1]}/v1",
+            "answerer": "openai-compatible", "llm_model": "m", "llm_retries": 0, "llm_base_url": base_url,
         })
         qa = QA(settings, hostile_qa.store, hostile_qa.embed_model)
         for question, _ in QUESTIONS[:3]:
@@ -157,5 +119,3 @@ def test_generator_that_obeys_the_injection_never_shows_pwned(hostile_qa):
             shown = "".join(p for p in pieces if isinstance(p, str))
             assert "PWNED" not in shown and "PWNED" not in answer.text, (question, answer.text)
             assert answer.refused  # nothing the model said is supported: the refusal, said plainly
-    finally:
-        server.shutdown()
