@@ -15,7 +15,7 @@ from llama_index.core.schema import NodeWithScore
 
 from bot.answer_model import DEFAULT, AnswerModel
 from bot.entities import default_tagger
-from bot.sentence_features import QuestionInfo, counted_words, features, rarity, words_after_numbers
+from bot.sentence_features import QuestionInfo, counted_words, features, name_groups, rarity, words_after_numbers
 from bot.text import Span, content_terms, coverage, split_sentences, stem
 
 MAX_CANDIDATES = 24  # sentences embedded per question; bounds latency (eval unchanged from 6 to 48)
@@ -139,9 +139,11 @@ def score_sentences(
     if info.counted:  # "how many countries" is answered by "20 nations"
         info = replace(info, counted=info.counted | _same_things(counted_words(question), shortlist, embed_model))
     # In a question of a few words every name is what it asks about ("Who is China's foreign
-    # minister?"): a sentence that names none of them, nor does the one before it, is not evidence
-    # (New Zealand's minister). Long quiz questions name people and places only as context.
-    names_required = bool(info.names) and len(content_terms(question)) <= SHORT_QUESTION_TERMS
+    # minister?", "What did Freeland say about China?"): a sentence that misses one of them, and so
+    # does the one before it, is not evidence (New Zealand's minister; Noerper on China). Long quiz
+    # questions name people and places only as context.
+    asked_names = name_groups(question)
+    names_required = bool(asked_names) and len(content_terms(question)) <= SHORT_QUESTION_TERMS
     tags: list = [()] * len(shortlist)
     if info.entity_labels:  # only questions that ask for a kind of entity pay for tagging
         tags = default_tagger().entities([s.text for s in shortlist])
@@ -152,8 +154,10 @@ def score_sentences(
                               positions[i], s.dense, others, idf, whole_article[s.passage.doc_id], tags[i])
         s.rank_score = model.rank_score(s.features)
         s.score = model.probability(s.features)
-        if names_required and not info.names & set(content_terms(windows[i])):
-            s.score = 0.0
+        if names_required:
+            near = set(content_terms(windows[i]))
+            if any(not group & near for group in asked_names):
+                s.score = 0.0
     return sorted(shortlist, key=lambda s: -s.rank_score)
 
 

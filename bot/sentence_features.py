@@ -64,6 +64,24 @@ def values_of(text: str, kind: str | None) -> set[str]:
     return set()
 
 
+def name_groups(text: str) -> list[set[str]]:
+    """The names a text gives, one set of stems per run of capitalised words ("Chrystia Freeland",
+    "China"): a sentence names the person when it holds any word of the run. Names joined by "and"
+    or "or" are one group: a sentence about Kate alone is about "William and Kate"."""
+    groups: list[set[str]] = []
+    end = -2
+    for m in _CAPITALISED.finditer(text):
+        word = stem(m.group(0).lower().strip("."))
+        if word in stopwords() or len(word) < 2:
+            continue
+        if groups and text[end:m.start()].strip(" ,&").lower() in ("", "and", "or"):
+            groups[-1].add(word)
+        else:
+            groups.append({word})
+        end = m.end()
+    return groups
+
+
 def question_anchors(question: str) -> set[str]:
     """The question's names and numbers: an answer's passage should hold them."""
     found = {stem(m.group(0).lower().strip(".")) for m in _CAPITALISED.finditer(question)}

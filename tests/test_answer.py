@@ -83,6 +83,7 @@ def test_citation_fields_of_the_dated_nz_article(qa):
         # Short questions whose name the near-topic sentences lack (New Zealand's minister, Peters' words).
         "Who is China's foreign minister?",
         "What did Russia say about the meeting?",
+        "What did Freeland say about China?",  # Noerper did, not Freeland
     ],
 )
 def test_off_corpus_questions_are_refused_with_closest_matches(qa, question):

@@ -311,3 +311,10 @@ def test_the_first_answer_sentence_clears_the_gate_bar_when_a_statement_does():
     quiz = _sentence("QUIZ TIME Which product remains difficult to find in many US stores?", 0.6)
     near = _sentence("Baby formula remains difficult to find in many US stores.", 0.19)
     assert choose_sentences([quiz, near], bar=0.2, max_sentences=2) == [near]
+
+
+def test_a_short_questions_names_are_grouped_by_who_or_what_they_name():
+    from bot.sentence_features import name_groups
+
+    assert name_groups("What did Chrystia Freeland say about China?") == [{"chrystia", "freeland"}, {"china"}]
+    assert name_groups("Where will William and Kate move?") == [{"william", stem("kate")}]  # one couple
