@@ -33,6 +33,7 @@ HEADLINE_YIELDS_TO = 0.5  # share of the gate's bar a statement needs to answer 
 # Share of the gate's bar a sentence after the first needs: once the gate has decided to answer, a
 # second sentence nearly as likely adds the answer more often than a wrong citation (DECISIONS.md 5).
 EXTRA_SENTENCE_SHARE = 0.9
+REPEAT_YIELDS_TO = 0.5  # share of the likeliest repeat a fresh sentence needs to go first in a follow-up
 EVAL_DEPTH = 10  # chunks retrieved at least, so article-level Hits@10 can be measured
 _FOLLOW_UP = re.compile(
     r"\b(he|she|they|it|its|his|her|hers|their|them|him|this|that|these|those|there|then|the same|"
@@ -281,15 +282,20 @@ def choose_sentences(scored: list[Sentence], bar: float, max_sentences: int) -> 
 
 
 def _new_before_repeated(scored: list[Sentence], history: History | None, bar: float) -> list[Sentence]:
-    """A follow-up asks for something the last answer did not say ("What did she concede?" after
-    "What did Kang say?"): the sentences that answer quoted go after the others, when another
-    sentence clears the gate's bar on its own (otherwise the repeat may well be the answer)."""
+    """A follow-up asks for something the last answer did not say ("And Tillerson?" after "Who is
+    Chrystia Freeland?"): the sentences that answer quoted go after the others, when another
+    sentence clears the gate's bar on its own and is at least REPEAT_YIELDS_TO as likely as the
+    likeliest repeat (otherwise the repeat is the answer: "What did she say nations must improve?"
+    after an answer that quoted it)."""
     if not history:
         return scored
     said = _MARKERS.sub("", history[-1][1])
     repeated = [s for s in scored if s.text in said]
     fresh = [s for s in scored if s.text not in said]
-    if not repeated or not any(s.score >= bar for s in fresh):
+    if not repeated:
+        return scored
+    best_fresh = max((s.score for s in fresh), default=0.0)
+    if best_fresh < bar or best_fresh < REPEAT_YIELDS_TO * max(s.score for s in repeated):
         return scored
     return fresh + repeated
 

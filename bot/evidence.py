@@ -15,11 +15,18 @@ from llama_index.core.schema import NodeWithScore
 
 from bot.answer_model import DEFAULT, AnswerModel
 from bot.entities import default_tagger
-from bot.sentence_features import QuestionInfo, counted_words, features, name_groups, rarity, words_after_numbers
+from bot.sentence_features import (
+    QuestionInfo, counted_words, features, holds_role, name_groups, rarity, refers_to_one_person, role_asked,
+    words_after_numbers,
+)
 from bot.text import Span, content_terms, coverage, split_sentences, stem
 
 MAX_CANDIDATES = 24  # sentences embedded per question; bounds latency (eval unchanged from 6 to 48)
 CONSENSUS_ARTICLES = 10  # retrieved articles checked for repeats of a sentence's names and numbers
+# "Who is Canada's foreign minister?": a sentence where Canada qualifies the role ("Canadian Foreign
+# Minister Chrystia Freeland") ranks before one that holds the same words otherwise ("Foreign Affairs
+# Minister Winston Peters left for Canada"), which word-count features cannot tell apart.
+ROLE_HOLDER_BONUS = 5.0
 SHORT_QUESTION_TERMS = 3  # a question of at most this many words must have its names near the answer
 # MiniLM cosine from which a word after a number counts what "how many" asks for: synonyms pass
 # (countries/nations 0.79, children/kids 0.89, deaths/fatalities 0.83), kindred words do not
@@ -142,6 +149,9 @@ def score_sentences(
     # minister?", "What did Freeland say about China?"): a sentence that misses one of them, and so
     # does the one before it, is not evidence (New Zealand's minister; Noerper on China). Long quiz
     # questions name people and places only as context.
+    # A follow-up's "he"/"she": the person of the earlier turn it stands for (QuestionInfo.referent).
+    person = set(content_terms(info.referent)) if info.referent and refers_to_one_person(question) else set()
+    holder = role_asked(question)  # "Who is Canada's foreign minister?" -> ("canada", {"foreign", "minister"})
     asked_names = name_groups(question)
     names_required = bool(asked_names) and len(content_terms(question)) <= SHORT_QUESTION_TERMS
     tags: list = [()] * len(shortlist)
@@ -153,11 +163,14 @@ def score_sentences(
         s.features = features(info, s.text, windows[i], s.passage.text, article_rank[s.passage.doc_id],
                               positions[i], s.dense, others, idf, whole_article[s.passage.doc_id], tags[i])
         s.rank_score = model.rank_score(s.features)
+        if holder and holds_role(s.text, *holder):
+            s.rank_score += ROLE_HOLDER_BONUS
         s.score = model.probability(s.features)
-        if names_required:
-            near = set(content_terms(windows[i]))
-            if any(not group & near for group in asked_names):
-                s.score = 0.0
+        near = set(content_terms(windows[i]))
+        if names_required and any(not group & near for group in asked_names):
+            s.score = 0.0
+        if person and not person & near:  # "What did she say?": a sentence by or about her
+            s.score = 0.0
     return sorted(shortlist, key=lambda s: -s.rank_score)
 
 

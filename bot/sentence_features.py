@@ -82,6 +82,26 @@ def name_groups(text: str) -> list[set[str]]:
     return groups
 
 
+_ROLE_OF = re.compile(r"^\s*who\s+(?:is|was|are|were)\s+(?:the\s+)?(.+?)['’]s?\s+(.+?)\s*\??\s*$", re.I)
+ROLE_REACH = 3  # content words between the holder's name and the role ("Canada's Minister of Foreign Affairs")
+
+
+def role_asked(question: str) -> tuple[str, frozenset[str]] | None:
+    """"Who is X's <role>?": X's last word and the role's words (stems); None for other questions."""
+    m = _ROLE_OF.match(question)
+    if not m:
+        return None
+    holder, role = content_terms(m.group(1)), frozenset(content_terms(m.group(2)))
+    return (holder[-1], role) if holder and role else None
+
+
+def holds_role(sentence: str, holder: str, role: frozenset[str]) -> bool:
+    """The holder's name comes just before a word of the role: "Canadian Foreign Minister", "Canada's
+    Minister of Foreign Affairs"; not "Foreign Affairs Minister Winston Peters left for Canada"."""
+    terms = content_terms(sentence)
+    return any(t == holder and role & set(terms[i + 1 : i + 1 + ROLE_REACH]) for i, t in enumerate(terms))
+
+
 def question_anchors(question: str) -> set[str]:
     """The question's names and numbers: an answer's passage should hold them."""
     found = {stem(m.group(0).lower().strip(".")) for m in _CAPITALISED.finditer(question)}
@@ -130,7 +150,7 @@ class QuestionInfo:
             # with a pronoun: a short new question ("Who won the 2018 World Cup?") is about something
             # else, and the earlier names would make the earlier topic answer it.
             if _PERSONAL_PRONOUN.search(question):
-                person = _person_referred_to(question, context[len(question):])
+                person = _person_referred_to(question, context[len(question):], earlier_question)
                 # The person, with the earlier question's own names ("Canada" of "Who is Canada's
                 # foreign minister?"), not every name of the earlier answer.
                 asked_names = [m.group(0) for m in _ANY_CAPITALISED.finditer(earlier_question)]
@@ -156,14 +176,28 @@ _SINGULAR_PERSON = re.compile(r"\b(he|she|him|her|hers|his)\b", re.I)
 _PRONOUN_FORMS = ({"he", "him", "his"}, {"she", "her", "hers"}, {"they", "them", "their", "theirs"})
 
 
-def _person_referred_to(question: str, earlier_turn: str) -> str:
+def _person_referred_to(question: str, earlier_turn: str, earlier_question: str = "") -> str:
     """For "he"/"she": the first person the earlier turn names (its question first, then its
     answer); "What did she say?" after "Who is Chrystia Freeland?" is about her, not about the
-    other officials her answer sentence names. '' when it names none or the pronoun is "they"."""
+    other officials her answer sentence names. After "Who is Canada's foreign minister?" it is the
+    person named right after the role ("...Minister of Foreign Affairs Chrystia Freeland"), not
+    the first one ("Rex Tillerson speaks with..."). '' when it names none or the pronoun is "they"."""
     if not _SINGULAR_PERSON.search(question):
         return ""
     (found,) = default_tagger().entities([earlier_turn])
-    return next((text for text, label in found if label == "PERSON"), "")
+    people = [text for text, label in found if label == "PERSON"]
+    asked = role_asked(earlier_question) if earlier_question else None
+    if asked:
+        role = asked[1]
+        holder = next((p for p in people
+                       if role & set(content_terms(earlier_turn[: earlier_turn.find(p)])[-ROLE_REACH:])), None)
+        if holder:
+            return holder
+    return people[0] if people else ""
+
+
+def refers_to_one_person(question: str) -> bool:
+    return bool(_SINGULAR_PERSON.search(question))
 
 
 def _pronoun_forms(question: str) -> frozenset[str]:

@@ -130,6 +130,18 @@ def test_she_in_a_follow_up_is_the_person_the_earlier_question_named(qa):
     assert answer.citations and "Freeland told" in answer.citations[0].quote, answer.text
 
 
+def test_who_is_a_countrys_minister_opens_with_the_minister_and_she_is_that_minister(qa):
+    first = qa.answer("Who is Canada's foreign minister?")
+    # Not "Foreign Affairs Minister Winston Peters left for Canada...": Canada must qualify the role.
+    assert "Freeland" in first.citations[0].quote, first.text
+    assert "Japanese Foreign Minister Taro Kono" in qa.answer("Who is Japan's foreign minister?").citations[0].quote
+    # "she" is the minister named after the role, not the first person of the answer (Tillerson), and
+    # the answer is by or about her (not New Zealand's minister, who merely holds the question's words).
+    follow_up = qa.answer("What did she say?", [(first.question, first.text)])
+    assert "improve the effectiveness of existing sanctions" in follow_up.text, follow_up.text
+    assert "Peters" not in follow_up.text
+
+
 def test_a_follow_up_answer_can_be_a_sentence_that_says_she(qa):
     # "But she conceded that..." follows the sentence naming Kang Kyung-wha: its "she" is her.
     first = qa.answer("What did Kang Kyung-wha say?")
