@@ -283,7 +283,8 @@ def _sources_of(nodes) -> list[str]:
 
 
 def _li_default_retriever(settings: Settings, corpus: list[Path], embed_model, quiet: bool, root: Path = EVAL_STORES):
-    """(a) LlamaIndex's default dense retrieval: VectorStoreIndex + default SentenceSplitter, own store."""
+    """(a) LlamaIndex's default dense retrieval: VectorStoreIndex + default SentenceSplitter, own store;
+    returned with the number of articles it read."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
     from llama_index.core import StorageContext, VectorStoreIndex
@@ -315,7 +316,7 @@ def _li_default_retriever(settings: Settings, corpus: list[Path], embed_model, q
             embed_model=embed_model, transformations=[splitter], show_progress=not quiet,
         )
         marker.write_text(stamp)
-    return index.as_retriever(similarity_top_k=10)
+    return index.as_retriever(similarity_top_k=10), len(docs)
 
 
 def run_baselines(qa, questions: list[EvalQuestion], settings: Settings, corpus: list[Path], aliases: AliasMap,
@@ -329,10 +330,15 @@ def run_baselines(qa, questions: list[EvalQuestion], settings: Settings, corpus:
         systems["bm25"] = ("BM25 alone (LlamaIndex BM25Retriever, same chunks)", bm25)
     else:
         warn("no BM25 index in the store: BM25 baseline skipped")
+    default_dense, read = _li_default_retriever(settings, corpus, qa.embed_model, quiet, root)
     systems["llamaindex_default"] = (
-        f"LlamaIndex default dense (VectorStoreIndex, {LI_DEFAULT_CHUNK}/{LI_DEFAULT_OVERLAP} chunks)",
-        _li_default_retriever(settings, corpus, qa.embed_model, quiet, root),
+        f"LlamaIndex default dense (VectorStoreIndex, {LI_DEFAULT_CHUNK}/{LI_DEFAULT_OVERLAP} chunks)", default_dense,
     )
+    stored = qa.store.article_count()
+    if read != stored:  # `--store S --no-ingest` without `--corpus`: the baseline would read corpus/
+        articles = f"{read} article" + ("" if read == 1 else "s")
+        warn(f"the LlamaIndex default baseline reads {', '.join(map(str, corpus))} ({articles}) but the store "
+             f"holds {stored}: its figures are for other articles; pass --corpus with the store's articles")
     results = {}
     answerable = [q for q in questions if q.answerable and q.known_sources]
     for key, (name, retriever) in systems.items():
@@ -454,7 +460,12 @@ def run_eval(
         summary["judge_pass_rate"] = sum(judge_passes) / len(judge_passes) if judge_passes else None
     summary["settings"] = settings_summary(settings, qa.embed_model)
     if baselines:
-        summary["baselines"] = run_baselines(qa, questions, settings, corpus, aliases, quiet, warn, baseline_stores)
+        def warn_and_record(message: str) -> None:
+            warnings.append(message)
+            warn(message)
+
+        summary["baselines"] = run_baselines(qa, questions, settings, corpus, aliases, quiet, warn_and_record,
+                                             baseline_stores)
     summary["run"] = {
         "date": started.isoformat(timespec="seconds"),
         "commit": commit,

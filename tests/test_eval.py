@@ -122,6 +122,21 @@ def test_files_the_ingest_skipped_are_recorded_with_the_run(tmp_path):
     assert any("empty.txt" in w and "empty" in w for w in recorded), recorded
 
 
+def test_a_baseline_read_from_other_articles_than_the_store_is_flagged(seed_run, eval_store, tmp_path):
+    # `--store S --no-ingest --baselines` without `--corpus`: the LlamaIndex baseline reads another folder.
+    from bot.evaluation import run_eval
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "harbour.txt").write_text("Harbour Opens\n\nThe new harbour opened on Monday, the mayor said.\n")
+    questions = write_lines(tmp_path / "q.jsonl", [GOOD])
+    run = run_eval(questions, corpus=[other], out=tmp_path / "out", settings=make_settings(eval_store),
+                   store=eval_store, ingest=False, baselines=True, baseline_stores=tmp_path / "baselines",
+                   quiet=True, warn=lambda _: None)
+    recorded = " ".join(run.summary["run"]["warnings"])
+    assert "reads" in recorded and "(1 article) but the store holds 2" in recorded and "--corpus" in recorded
+
+
 def test_cli_eval_fails_on_a_worse_baseline_and_bad_input(eval_store, tmp_path):
     questions = write_lines(tmp_path / "q.jsonl", [GOOD, GOOD2])
     runner = CliRunner()
