@@ -149,11 +149,11 @@ def score_sentences(
     # minister?", "What did Freeland say about China?"): a sentence that misses one of them, and so
     # does the one before it, is not evidence (New Zealand's minister; Noerper on China). Long quiz
     # questions name people and places only as context.
+    asked_names = name_groups(question)
+    names_required = bool(asked_names) and len(content_terms(question)) <= SHORT_QUESTION_TERMS
     # A follow-up's "he"/"she": the person of the earlier turn it stands for (QuestionInfo.referent).
     person = set(content_terms(info.referent)) if info.referent and refers_to_one_person(question) else set()
     holder = role_asked(question)  # "Who is Canada's foreign minister?" -> ("canada", {"foreign", "minister"})
-    asked_names = name_groups(question)
-    names_required = bool(asked_names) and len(content_terms(question)) <= SHORT_QUESTION_TERMS
     tags: list = [()] * len(shortlist)
     if info.entity_labels:  # only questions that ask for a kind of entity pay for tagging
         tags = default_tagger().entities([s.text for s in shortlist])

@@ -1,7 +1,8 @@
 """The citation verifier: every sentence of a generated answer must be supported by the passage it cites.
 
 Support is checked at the sentence level, lexically (the sentence's content words found in one cited
-sentence of the passage) and by meaning (embedding similarity to that sentence). Unsupported sentences
+sentence of the passage) and by meaning (embedding similarity to that sentence); that sentence must
+also state every number and name the claim gives. Unsupported sentences
 are dropped, out-of-range markers removed, a missing marker attached to the best-supporting passage,
 and citations renumbered in order of use so only cited passages are listed.
 """
@@ -111,10 +112,10 @@ class Verifier:
             return _Support(False, 0.0, passage.start, passage.start, "")
         terms = content_terms(claim)
         facts = _facts(claim)
-        usable = [not _TO_THE_MODEL.search(s.text) and facts <= _facts_stated(s.text) for s in sentences]
+        injected = [bool(_TO_THE_MODEL.search(s.text)) for s in sentences]
+        usable = [not inj and facts <= _facts_stated(s.text) for s, inj in zip(sentences, injected)]
         lexical = [coverage(terms, s.text) if ok else 0.0 for s, ok in zip(sentences, usable)]
         # Two neighbouring sentences may jointly support a claim that merges them.
-        injected = [bool(_TO_THE_MODEL.search(s.text)) for s in sentences]
         pairs = [
             coverage(terms, a.text + " " + b.text)
             if not (inj_a or inj_b) and facts <= _facts_stated(a.text + " " + b.text) else 0.0
