@@ -171,6 +171,8 @@ def score_sentences(
             s.score = 0.0
         if person and not person & near:  # "What did she say?": a sentence by or about her
             s.score = 0.0
+        if holder and not holder[1] & set(content_terms(s.text)):  # names no role: a list of nations
+            s.score = 0.0
     return sorted(shortlist, key=lambda s: -s.rank_score)
 
 
