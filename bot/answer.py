@@ -21,7 +21,9 @@ from bot.config import Settings, get_settings
 from bot.conflicts import find_conflict
 from bot.evidence import Passage, Sentence, candidate_sentences, passages_from, score_sentences
 from bot.models import ModelConfigError, make_embed_model
-from bot.sentence_features import ELLIPTICAL_TERMS, expected_answer_type, is_headline, is_question
+from bot.sentence_features import (
+    ELLIPTICAL_TERMS, asks_what_said, expected_answer_type, gives_their_words, is_headline, is_question, reports_words,
+)
 from bot.prompts import load_prompt
 from bot.retrieve import Retriever
 from bot.store import Store, open_store
@@ -155,6 +157,8 @@ class QA:
             yield from generate(self, question, answer_passages, answer, scored)
         else:
             chosen = self._choose(scored)
+            if asks_what_said(question):
+                chosen = with_their_words(chosen, self._article_sentences, self.settings.max_answer_sentences)
             pieces = []
             for n, sentence in enumerate(chosen, start=1):
                 answer.citations.append(Citation.from_sentence(n, sentence))
@@ -279,6 +283,27 @@ def choose_sentences(scored: list[Sentence], bar: float, max_sentences: int) -> 
             continue
         chosen.append(s)
     return chosen
+
+
+def with_their_words(chosen: list[Sentence], article_sentences, max_sentences: int) -> list[Sentence]:
+    """For "What did X say?": a chosen sentence that only introduces the speaker ("Japanese Foreign
+    Minister Taro Kono was blunter.") is followed by the next sentence of its article when that one
+    gives the words ("He said the North ..."), which shares no name with the question and so
+    ranks low on its own."""
+    out: list[Sentence] = []
+    for s in chosen:
+        if len(out) >= max_sentences:
+            break
+        if any(o.passage.doc_id == s.passage.doc_id and o.span.start == s.span.start for o in out):
+            continue
+        out.append(s)
+        if reports_words(s.text) or len(out) >= max_sentences:
+            continue
+        spans = article_sentences(s.passage.doc_id)
+        after = next((sp for sp in spans if sp.start >= s.span.end), None)
+        if after is not None and after.start - s.span.end <= 3 and gives_their_words(after.text):
+            out.append(Sentence(passage=s.passage, span=after, score=s.score))
+    return out
 
 
 def _new_before_repeated(scored: list[Sentence], history: History | None, bar: float) -> list[Sentence]:

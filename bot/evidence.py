@@ -17,7 +17,7 @@ from bot.answer_model import DEFAULT, AnswerModel
 from bot.entities import default_tagger
 from bot.sentence_features import (
     QuestionInfo, counted_words, features, holds_role, name_groups, rarity, refers_to_one_person, role_asked,
-    words_after_numbers,
+    weighted_coverage, words_after_numbers,
 )
 from bot.text import Span, content_terms, coverage, split_sentences, stem
 
@@ -114,12 +114,20 @@ def score_sentences(
         return []
     info = QuestionInfo.of(question, context_query, earlier_question)
     ctx_terms = content_terms(context_query)
-    for s in sentences:
-        # Cheap pre-score to keep embedding work bounded on long retrieved contexts.
-        s.overlap = coverage(info.terms, s.text)
-        s.score = s.overlap + 0.5 * coverage(ctx_terms, s.text) + 0.1 / s.passage.rank
-    shortlist = sorted(sentences, key=lambda s: -s.score)[:MAX_CANDIDATES]
     idf = rarity([s.text for s in sentences])
+    previous = None
+    for s in sentences:
+        # Cheap pre-score to keep embedding work bounded on long retrieved contexts. The rare-word
+        # share counts the sentence before as well: "He said the North ..." after "Taro Kono was
+        # blunter." holds only the common words of "What did Kono say about North Korea?".
+        s.overlap = coverage(info.terms, s.text)
+        follows = previous is not None and previous.passage.doc_id == s.passage.doc_id and \
+            0 <= s.span.start - previous.span.end <= 3
+        window = f"{previous.text} {s.text}" if follows else s.text
+        s.score = s.overlap + weighted_coverage(info.term_set, set(content_terms(window)), idf) + 0.5 * coverage(ctx_terms, s.text) \
+            + 0.1 / s.passage.rank
+        previous = s
+    shortlist = sorted(sentences, key=lambda s: -s.score)[:MAX_CANDIDATES]
     article_rank: dict[str, int] = {}
     for s in sorted(sentences, key=lambda s: s.passage.rank):
         article_rank.setdefault(s.passage.doc_id, len(article_rank) + 1)

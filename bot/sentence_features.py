@@ -162,7 +162,7 @@ class QuestionInfo:
         own_names = values_of(question, "name")
         plain = tuple(t for t in content_terms(question) if t not in own_names)
         return cls(question, terms, expected_answer_type(question), anchors, set(terms), search_text,
-                   counted_things(question), bool(_SAY.search(question)), asked_labels(question),
+                   counted_things(question), asks_what_said(question), asked_labels(question),
                    own_names, plain, referent, _pronoun_forms(question) if referent else frozenset())
 
 
@@ -218,6 +218,22 @@ FEATURES = (
 )
 _SAY = re.compile(r"\b(say|said|says|tell|told|describe[sd]?|call(ed|s)?|warn(ed|s)?|quote[sd]?|react(ed)?|respond(ed)?)\b", re.I)
 _QUOTE = re.compile(r"[\"“”]")
+# A sentence that gives the words of the person the sentence before it introduced.
+_THEIR_WORDS = re.compile(r"^\s*(?:[\"“]|(?:he|she|they)\s+(?:also\s+)?(?:said|says|added|told|warned|argued|insisted|noted|stressed)\b)", re.I)
+
+
+def asks_what_said(question: str) -> bool:
+    return bool(_SAY.search(question))
+
+
+def reports_words(sentence: str) -> bool:
+    """The sentence quotes someone or says that someone spoke."""
+    return bool(_QUOTE.search(sentence) or _SAY.search(sentence))
+
+
+def gives_their_words(sentence: str) -> bool:
+    """"He said the North ...", "She added that ...", or an opening quote."""
+    return bool(_THEIR_WORDS.match(sentence))
 
 
 def rarity(candidate_texts: list[str]) -> dict[str, float]:
@@ -291,7 +307,7 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
         1.0 / (1.0 + position / 3),
         min(agreeing, 3) / 3,
         min(len(s_terms), 40) / 40,
-        _weighted_coverage(q.term_set, s_terms, idf or {}),
+        weighted_coverage(q.term_set, s_terms, idf or {}),
         1.0 if q.asks_quote and _QUOTE.search(sentence) else 0.0,
         # How many question words it holds, not only what share: one word of a two-word question
         # ("capital of Australia") is half the question but little evidence.
@@ -339,7 +355,7 @@ def words_after_numbers(sentences: list[str]) -> set[str]:
             if w not in stop and not _NUMBER.fullmatch(w)}
 
 
-def _weighted_coverage(wanted: set[str], found: set[str], idf: dict[str, float]) -> float:
+def weighted_coverage(wanted: set[str], found: set[str], idf: dict[str, float]) -> float:
     """Share of the question's words in the sentence, each weighted by its rarity among candidates;
     a word no candidate holds weighs the most."""
     if not wanted:

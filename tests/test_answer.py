@@ -144,6 +144,17 @@ def test_who_is_a_countrys_minister_opens_with_the_minister_and_she_is_that_mini
     assert "Peters" not in follow_up.text
 
 
+def test_what_someone_said_includes_the_words_after_the_sentence_naming_them(qa):
+    # "Japanese Foreign Minister Taro Kono was blunter. He said the North "wants to buy some time ..."":
+    # the sentence with his words names neither him nor North Korea in full. The first was refused
+    # before, the second answered "Taro Kono was blunter." alone.
+    for question in ("What did Kono say about North Korea?", "What did Japan's foreign minister say?"):
+        answer = qa.answer(question)
+        assert "wants to buy some time" in answer.text, answer.text
+        assert_citations_quote_the_articles(answer)
+        assert answer.citations[0].quote.startswith("Japanese Foreign Minister Taro Kono")
+
+
 def test_a_follow_up_answer_can_be_a_sentence_that_says_she(qa):
     # "But she conceded that..." follows the sentence naming Kang Kyung-wha: its "she" is her.
     first = qa.answer("What did Kang Kyung-wha say?")

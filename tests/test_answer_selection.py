@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import make_settings
 
-from bot.answer import choose_sentences
+from bot.answer import choose_sentences, with_their_words
 from bot.answer_model import DEFAULT, AnswerModel
 from bot.config import Settings
 from bot.evidence import Passage, Sentence
@@ -311,6 +311,25 @@ def test_the_first_answer_sentence_clears_the_gate_bar_when_a_statement_does():
     quiz = _sentence("QUIZ TIME Which product remains difficult to find in many US stores?", 0.6)
     near = _sentence("Baby formula remains difficult to find in many US stores.", 0.19)
     assert choose_sentences([quiz, near], bar=0.2, max_sentences=2) == [near]
+
+
+def test_a_sentence_that_only_names_the_speaker_is_followed_by_their_words():
+    from bot.text import split_sentences
+
+    article = ("Japanese Foreign Minister Taro Kono was blunter. He said the North \"wants to buy some time.\" "
+               "Kono said Japan would keep up the pressure. He left on Tuesday.")
+    spans = split_sentences(article)
+    passage = Passage(rank=1, doc_id="a", text=article, start=0, score=1.0)
+    lead_in, words, quoted, left = (Sentence(passage, sp, score=0.4) for sp in spans)
+    assert with_their_words([lead_in], lambda doc: spans, 2) == [lead_in, words]
+    follower = with_their_words([lead_in, left], lambda doc: spans, 2)[1]
+    assert follower.text.startswith("He said the North") and follower.span.start == words.span.start
+    # A sentence that already gives someone's words, or a next sentence that gives none, adds nothing;
+    # the answer stays within its length, and a follower is not repeated.
+    assert with_their_words([quoted], lambda doc: spans, 2) == [quoted]
+    assert with_their_words([words, left], lambda doc: spans, 2) == [words, left]
+    assert with_their_words([lead_in, words], lambda doc: spans, 1) == [lead_in]
+    assert [s.text for s in with_their_words([lead_in, words], lambda doc: spans, 3)] == [lead_in.text, words.text]
 
 
 def test_a_short_questions_names_are_grouped_by_who_or_what_they_name():
