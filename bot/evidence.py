@@ -16,7 +16,7 @@ from llama_index.core.schema import NodeWithScore
 from bot.answer_model import DEFAULT, AnswerModel
 from bot.entities import default_tagger
 from bot.sentence_features import (
-    QuestionInfo, counted_words, features, holds_role, name_groups, rarity, refers_to_one_person, role_asked,
+    QuestionInfo, counted_words, features, holds_role, name_groups, names_role, rarity, refers_to_one_person, role_asked,
     weighted_coverage, words_after_numbers,
 )
 from bot.text import Span, content_terms, coverage, split_sentences, stem
@@ -161,7 +161,7 @@ def score_sentences(
     names_required = bool(asked_names) and len(content_terms(question)) <= SHORT_QUESTION_TERMS
     # A follow-up's "he"/"she": the person of the earlier turn it stands for (QuestionInfo.referent).
     person = set(content_terms(info.referent)) if info.referent and refers_to_one_person(question) else set()
-    holder = role_asked(question)  # "Who is Canada's foreign minister?" -> ("canada", {"foreign", "minister"})
+    holder = role_asked(question)  # "Who is Canada's foreign minister?": holder "canada", role {"foreign", "minister"}
     tags: list = [()] * len(shortlist)
     if info.entity_labels:  # only questions that ask for a kind of entity pay for tagging
         tags = default_tagger().entities([s.text for s in shortlist])
@@ -171,7 +171,7 @@ def score_sentences(
         s.features = features(info, s.text, windows[i], s.passage.text, article_rank[s.passage.doc_id],
                               positions[i], s.dense, others, idf, whole_article[s.passage.doc_id], tags[i])
         s.rank_score = model.rank_score(s.features)
-        if holder and holds_role(s.text, *holder):
+        if holder and holds_role(s.text, holder):
             s.rank_score += ROLE_HOLDER_BONUS
         s.score = model.probability(s.features)
         near = set(content_terms(windows[i]))
@@ -179,7 +179,7 @@ def score_sentences(
             s.score = 0.0
         if person and not person & near:  # "What did she say?": a sentence by or about her
             s.score = 0.0
-        if holder and not holder[1] & set(content_terms(s.text)):  # names no role: a list of nations
+        if holder and not names_role(s.text, holder):  # names no role (a list of nations), or another one
             s.score = 0.0
     return sorted(shortlist, key=lambda s: -s.rank_score)
 

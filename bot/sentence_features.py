@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.entities import ASKS_DATE, ASKS_PERSON, ASKS_PLACE, asked_labels, default_tagger, new_entities
 from bot.text import content_terms, content_words, coverage, stem, stopwords, words
@@ -83,23 +84,46 @@ def name_groups(text: str) -> list[set[str]]:
 
 
 _ROLE_OF = re.compile(r"^\s*who\s+(?:is|was|are|were)\s+(?:the\s+)?(.+?)['’]s?\s+(.+?)\s*\??\s*$", re.I)
+# "Who is the prime minister of Canada?": a role of a few words, then its holder.
+_ROLE_OF_HOLDER = re.compile(
+    r"^\s*who\s+(?:is|was|are|were)\s+(?:the\s+)?((?:[\w-]+\s+){0,3}[\w-]+)\s+of\s+(?:the\s+)?((?:[\w.-]+\s*){1,4})\??\s*$", re.I)
 ROLE_REACH = 3  # content words between the holder's name and the role ("Canada's Minister of Foreign Affairs")
 
 
-def role_asked(question: str) -> tuple[str, frozenset[str]] | None:
-    """"Who is X's <role>?": X's last word and the role's words (stems); None for other questions."""
-    m = _ROLE_OF.match(question)
-    if not m:
-        return None
-    holder, role = content_terms(m.group(1)), frozenset(content_terms(m.group(2)))
-    return (holder[-1], role) if holder and role else None
+class RoleAsked(NamedTuple):
+    holder: str  # the last word of the holder's name (stem)
+    role: frozenset[str]  # the role's words (stems)
+    whole_role: bool  # a sentence must name every word of the role, not just one
 
 
-def holds_role(sentence: str, holder: str, role: frozenset[str]) -> bool:
+def role_asked(question: str) -> RoleAsked | None:
+    """"Who is X's <role>?" or "Who is the <role> of X?"; None for other questions. The possessive
+    form's role may run on ("...Policy Planning Director mentioned in the coverage"), so one of its
+    words is enough; the "of" form's role is exact: "prime minister" is not any minister."""
+    m = _ROLE_OF_HOLDER.match(question)
+    whole = m is not None
+    if m:
+        role, holder = content_terms(m.group(1)), content_terms(m.group(2))
+    else:
+        m = _ROLE_OF.match(question)
+        if not m:
+            return None
+        holder, role = content_terms(m.group(1)), content_terms(m.group(2))
+    return RoleAsked(holder[-1], frozenset(role), whole) if holder and role else None
+
+
+def names_role(sentence: str, asked: RoleAsked) -> bool:
+    found = asked.role & set(content_terms(sentence))
+    return found == asked.role if asked.whole_role else bool(found)
+
+
+def holds_role(sentence: str, asked: RoleAsked) -> bool:
     """The holder's name comes just before a word of the role: "Canadian Foreign Minister", "Canada's
-    Minister of Foreign Affairs"; not "Foreign Affairs Minister Winston Peters left for Canada"."""
+    Minister of Foreign Affairs"; or just after it: "Prime Minister of Canada"; not "Foreign Affairs
+    Minister Winston Peters left for Canada"."""
     terms = content_terms(sentence)
-    return any(t == holder and role & set(terms[i + 1 : i + 1 + ROLE_REACH]) for i, t in enumerate(terms))
+    return any(t == asked.holder and asked.role & set(terms[i + 1 : i + 1 + ROLE_REACH] + terms[max(0, i - 2) : i])
+               for i, t in enumerate(terms))
 
 
 def question_anchors(question: str) -> set[str]:
@@ -188,7 +212,7 @@ def _person_referred_to(question: str, earlier_turn: str, earlier_question: str 
     people = [text for text, label in found if label == "PERSON"]
     asked = role_asked(earlier_question) if earlier_question else None
     if asked:
-        role = asked[1]
+        role = asked.role
         holder = next((p for p in people
                        if role & set(content_terms(earlier_turn[: earlier_turn.find(p)])[-ROLE_REACH:])), None)
         if holder:

@@ -135,8 +135,11 @@ def test_who_is_a_countrys_minister_opens_with_the_minister_and_she_is_that_mini
     # Not "Foreign Affairs Minister Winston Peters left for Canada...": Canada must qualify the role.
     assert "Freeland" in first.citations[0].quote, first.text
     assert "Japanese Foreign Minister Taro Kono" in qa.answer("Who is Japan's foreign minister?").citations[0].quote
-    # No sentence names New Zealand's minister as such: not the list of nations that names New Zealand.
+    assert "Japanese Foreign Minister Taro Kono" in qa.answer("Who is the foreign minister of Japan?").citations[0].quote
+    # No sentence names New Zealand's minister as such: not the list of nations that names New Zealand;
+    # Canada's foreign minister is not its prime minister.
     assert qa.answer("Who is New Zealand's foreign minister?").refused
+    assert qa.answer("Who is the Prime Minister of Canada?").refused
     # "she" is the minister named after the role, not the first person of the answer (Tillerson), and
     # the answer is by or about her (not New Zealand's minister, who merely holds the question's words).
     follow_up = qa.answer("What did she say?", [(first.question, first.text)])

@@ -332,6 +332,22 @@ def test_a_sentence_that_only_names_the_speaker_is_followed_by_their_words():
     assert [s.text for s in with_their_words([lead_in, words], lambda doc: spans, 3)] == [lead_in.text, words.text]
 
 
+def test_a_role_of_a_holder_is_asked_for_in_either_word_order():
+    from bot.sentence_features import holds_role, names_role, role_asked
+
+    possessive = role_asked("Who is Canada's foreign minister?")
+    of_form = role_asked("Who is the prime minister of Canada?")
+    assert possessive.holder == of_form.holder == stem("canada")
+    assert role_asked("What did Canada's foreign minister say?") is None
+    # One word of a possessive role is enough (it may run on: "...Director mentioned in the coverage");
+    # the "of" form's role is exact: a foreign minister is not the prime minister.
+    foreign = "Foreign Affairs Minister Winston Peters left for Canada on Monday."
+    assert names_role(foreign, possessive) and not names_role(foreign, of_form)
+    assert holds_role("Prime Minister of Canada Justin Trudeau opened the talks.", of_form)
+    assert holds_role("Canadian Prime Minister Justin Trudeau opened the talks.", of_form)
+    assert not holds_role(foreign, of_form)
+
+
 def test_a_short_questions_names_are_grouped_by_who_or_what_they_name():
     from bot.sentence_features import name_groups
 
