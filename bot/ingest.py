@@ -83,6 +83,24 @@ def _delete_article(store: Store, doc_id: str) -> None:
     store.docstore.delete_document(doc_id, raise_error=False)
 
 
+def _same_name_elsewhere(store: Store, doc) -> str:
+    """A problem line when the store's article of this name came from another file that is still
+    there ("ok.txt" of two folders): ingesting the second must not replace the first. A file that
+    is gone was moved or renamed, and its new copy replaces it."""
+    stored = store.article(doc.doc_id)
+    old_path = stored.metadata.get("path") if stored is not None else None
+    new_path = doc.metadata.get("path")
+    if not old_path or not new_path or old_path == new_path or not Path(old_path).exists():
+        return ""
+    return (f"{new_path}: skipped, the store already has an article named '{doc.doc_id}' from {old_path}; "
+            "rename one of them or ingest into another --store")
+
+
+def _inside(path: str | None, places: list[Path]) -> bool:
+    """The path is one of the places or under one of them."""
+    return bool(path) and any(Path(path) == p or Path(path).is_relative_to(p) for p in places)
+
+
 def ingest(
     store: Store,
     paths: list[Path],
@@ -110,6 +128,10 @@ def ingest(
         if old is None:
             new_docs.append(doc)
         elif old != doc.hash:
+            clash = _same_name_elsewhere(store, doc)
+            if clash:
+                report.problems.append(clash)  # and the stored article stays: its id is read now
+                continue
             changed_docs.append(doc)
         else:
             report.unchanged += 1
@@ -119,7 +141,7 @@ def ingest(
     roots = {str(Path(p).resolve()) for p in paths if Path(p).is_dir()}
     files = {str(Path(p).resolve()) for p in paths if Path(p).is_file()}
     current_ids = {d.doc_id for d in loaded.documents}
-    unreadable_paths = {problem.split(":", 1)[0] for problem in loaded.problems}
+    unreadable = [Path(p) for p in loaded.unreadable]
     to_delete = []
     for doc_id in list(known_hash):
         if doc_id in current_ids:
@@ -129,8 +151,8 @@ def ingest(
             continue
         if stored.metadata.get("origin") not in roots and stored.metadata.get("path") not in files:
             continue
-        if stored.metadata.get("path") in unreadable_paths:
-            continue  # present but unreadable now: keep the old version rather than lose it
+        if _inside(stored.metadata.get("path"), unreadable):
+            continue  # present but unreadable now (or in a folder that is): keep it rather than lose it
         to_delete.append(doc_id)
     todo = new_docs + changed_docs
     if todo or to_delete:

@@ -54,6 +54,13 @@ class LoadResult:
     documents: list[Document] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    # Files and folders that exist but could not be read (all or in part): what the store holds
+    # from them is kept, not deleted as if they were gone.
+    unreadable: list[str] = field(default_factory=list)
+
+    def cannot_read(self, path: object, problem: str) -> None:
+        self.unreadable.append(str(path))
+        self.problems.append(problem)
 
 
 def parse_date(value: object) -> str | None:
@@ -266,20 +273,20 @@ def load_dump(path: Path, origin: str, max_bytes: int, result: LoadResult, seen:
     for number, record in _records(path):
         where = f"{path}:{number}"
         if isinstance(record, Exception):
-            result.problems.append(f"{where}: {record}")
+            result.cannot_read(path, f"{where}: {record}")
             continue
         if not isinstance(record, dict):
-            result.problems.append(f"{where}: a record must be a JSON object")
+            result.cannot_read(path, f"{where}: a record must be a JSON object")
             continue
         if "text" not in record and "question" in record:
             result.skipped.append(f"{path}: a question file, not articles")
             return
         text = record.get("text")
         if not isinstance(text, str) or not text.strip():
-            result.problems.append(f"{where}: the record has no 'text'")
+            result.cannot_read(path, f"{where}: the record has no 'text'")
             continue
         if len(text.encode("utf-8")) > max_bytes:
-            result.problems.append(f"{where}: the article text is over the size limit (BOT_MAX_FILE_MB)")
+            result.cannot_read(path, f"{where}: the article text is over the size limit (BOT_MAX_FILE_MB)")
             continue
         record_id = str(record.get("id") or record.get("url") or f"{path.stem}-{number}")
         if record_id in seen:
@@ -311,7 +318,7 @@ _ARTICLE_LOADERS = {
 def _walk(root: Path, result: LoadResult) -> Iterator[Path]:
     """Files under root, following links but never the same directory twice (link loops)."""
     seen_dirs: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=lambda e: result.problems.append(f"{e.filename}: {e.strerror}")):
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=lambda e: result.cannot_read(e.filename, f"{e.filename}: {e.strerror}")):
         real = os.path.realpath(dirpath)
         if real in seen_dirs:
             result.skipped.append(f"{dirpath}: a link back to a folder already read (link loop)")
@@ -363,7 +370,7 @@ def load_paths(paths: list[Path], max_file_mb: float = 20.0) -> LoadResult:
                 seen_ids.add(source)
             except (OSError, ValueError) as err:
                 reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-                result.problems.append(f"{path}: skipped, {reason}")
+                result.cannot_read(path, f"{path}: skipped, {reason}")
             except Exception as err:  # a parser failing on one odd file must not stop the others
-                result.problems.append(f"{path}: skipped, it could not be read ({type(err).__name__}: {err})")
+                result.cannot_read(path, f"{path}: skipped, it could not be read ({type(err).__name__}: {err})")
     return result

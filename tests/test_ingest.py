@@ -101,6 +101,46 @@ def test_second_folder_and_single_files_do_not_delete_other_articles(tmp_path, e
     assert store.article_count() == 3
 
 
+def test_an_article_of_the_same_name_in_another_folder_does_not_replace_the_stored_one(tmp_path, embed_model):
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    (first / "ok.txt").write_text("The dam on the Quillon river opened on Thursday.\n", encoding="utf-8")
+    (second / "ok.txt").write_text("The harbour of Port Quillon reopened after the storm.\n", encoding="utf-8")
+    store = _fresh(tmp_path, embed_model)
+    ingest(store, [first], embed_model)
+    report = ingest(store, [second], embed_model)
+    assert (report.added, report.updated, report.deleted) == (0, 0, 0)
+    assert any("already has an article named 'ok.txt'" in p and str(first / "ok.txt") in p for p in report.problems)
+    assert "dam" in store.article("ok.txt").text
+    # A file that is gone was moved: its namesake elsewhere replaces it.
+    (first / "ok.txt").unlink()
+    report = ingest(store, [second], embed_model)
+    assert report.updated == 1 and "harbour" in store.article("ok.txt").text
+
+
+def test_articles_of_a_folder_that_cannot_be_read_now_are_kept(tmp_path, embed_model, monkeypatch):
+    import os
+
+    folder = seed_copy(tmp_path)
+    (folder / "sub").mkdir()
+    (folder / "sub" / "nested.txt").write_text("The ferry to Quillon Island resumed service.\n", encoding="utf-8")
+    store = _fresh(tmp_path, embed_model)
+    assert ingest(store, [folder], embed_model).added == 3
+    # Root reads any folder whatever its mode, so the folder's denial is simulated where os.walk lists it.
+    real_scandir = os.scandir
+
+    def denied(path):
+        if str(path).endswith("sub"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", denied)
+    report = ingest(store, [folder], embed_model)
+    assert report.deleted == 0 and store.article("sub/nested.txt") is not None
+    assert any("sub: Permission denied" in p for p in report.problems)
+
+
 def test_records_removed_from_a_dump_are_deleted(tmp_path, embed_model):
     dump = tmp_path / "dump.jsonl"
     records = [
