@@ -68,8 +68,12 @@ def split_sentences(text: str, offset: int = 0) -> list[Span]:
     return spans
 
 
+_INITIALS = re.compile(r"(?:[a-z]\.)+[a-z]")  # "u.s", "u.n": the same word as "us", "un"
+
+
 def words(text: str) -> list[str]:
-    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+    out = [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+    return [w.replace(".", "") if _INITIALS.fullmatch(w) else w for w in out]
 
 
 # News names a country by its adjective as often as by its name ("Japanese Foreign Minister Taro Kono"

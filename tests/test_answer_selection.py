@@ -348,6 +348,12 @@ def test_a_role_of_a_holder_is_asked_for_in_either_word_order():
     assert not holds_role(foreign, of_form)
 
 
+def test_initials_are_the_same_word_with_or_without_dots():
+    from bot.text import content_terms
+
+    assert content_terms("U.S. Secretary of State, the U.N.") == content_terms("US Secretary of State, the UN")
+
+
 def test_a_short_questions_names_are_grouped_by_who_or_what_they_name():
     from bot.sentence_features import name_groups
 
