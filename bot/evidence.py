@@ -179,7 +179,9 @@ def score_sentences(
             s.score = 0.0
         if person and not person & near:  # "What did she say?": a sentence by or about her
             s.score = 0.0
-        if holder and not names_role(s.text, holder):  # names no role (a list of nations), or another one
+        # Not a list of nations (no role), another role (a foreign minister for the prime minister), nor
+        # a role of someone else ("Canada's Minister..." in "British Columbia" for Columbia's minister).
+        if holder and not (names_role(s.text, holder) and holds_role(s.text, holder)):
             s.score = 0.0
     return sorted(shortlist, key=lambda s: -s.rank_score)
 

@@ -140,6 +140,10 @@ def test_who_is_a_countrys_minister_opens_with_the_minister_and_she_is_that_mini
     # Canada's foreign minister is not its prime minister.
     assert qa.answer("Who is New Zealand's foreign minister?").refused
     assert qa.answer("Who is the Prime Minister of Canada?").refused
+    # "...in Vancouver, British Columbia, Canada" names Columbia, but not as the holder of the role.
+    assert qa.answer("Who is Columbia's foreign minister?").refused
+    # News writes "U.S.", users type "US".
+    assert "Rex Tillerson" in qa.answer("Who is the US Secretary of State?").citations[0].quote
     # "she" is the minister named after the role, not the first person of the answer (Tillerson), and
     # the answer is by or about her (not New Zealand's minister, who merely holds the question's words).
     follow_up = qa.answer("What did she say?", [(first.question, first.text)])
