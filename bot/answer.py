@@ -157,7 +157,7 @@ class QA:
             yield from generate(self, question, answer_passages, answer, scored)
         else:
             chosen = self._choose(scored)
-            if asks_what_said(question):
+            if _asks_what_said(question, history):
                 chosen = with_their_words(chosen, self._article_sentences, self.settings.max_answer_sentences)
             pieces = []
             for n, sentence in enumerate(chosen, start=1):
@@ -283,6 +283,13 @@ def choose_sentences(scored: list[Sentence], bar: float, max_sentences: int) -> 
             continue
         chosen.append(s)
     return chosen
+
+
+def _asks_what_said(question: str, history: History | None) -> bool:
+    """The question, or the earlier one it stands on: "And Japan?" after "What did she say?"."""
+    if asks_what_said(question):
+        return True
+    return bool(history) and len(content_terms(question)) <= ELLIPTICAL_TERMS and asks_what_said(history[-1][0])
 
 
 def with_their_words(chosen: list[Sentence], article_sentences, max_sentences: int) -> list[Sentence]:

@@ -160,6 +160,10 @@ def test_what_someone_said_includes_the_words_after_the_sentence_naming_them(qa)
         assert "wants to buy some time" in answer.text, answer.text
         assert_citations_quote_the_articles(answer)
         assert answer.citations[0].quote.startswith("Japanese Foreign Minister Taro Kono")
+    # "And Japan?" after a question about what someone said asks the same of Japan.
+    first = qa.answer("What did Kang Kyung-wha say about the talks with North Korea?")
+    answer = qa.answer("And Japan?", [(first.question, first.text)])
+    assert "wants to buy some time" in answer.text, answer.text
 
 
 def test_a_follow_up_answer_can_be_a_sentence_that_says_she(qa):
