@@ -22,7 +22,8 @@ from bot.conflicts import find_conflict
 from bot.evidence import Passage, Sentence, candidate_sentences, passages_from, score_sentences
 from bot.models import ModelConfigError, make_embed_model
 from bot.sentence_features import (
-    ELLIPTICAL_TERMS, asks_what_said, expected_answer_type, gives_their_words, is_headline, is_question, reports_words,
+    ELLIPTICAL_TERMS, asks_what_said, asks_who, attributed_to_pronoun, expected_answer_type, gives_their_words, is_headline,
+    is_question, names_a_person, reports_words,
 )
 from bot.prompts import load_prompt
 from bot.retrieve import Retriever
@@ -159,6 +160,8 @@ class QA:
             chosen = self._choose(scored)
             if _asks_what_said(question, history):
                 chosen = with_their_words(chosen, self._article_sentences, self.settings.max_answer_sentences)
+            if asks_who(question):
+                chosen = with_the_speaker(chosen, self._article_sentences, self.settings.max_answer_sentences)
             pieces = []
             for n, sentence in enumerate(chosen, start=1):
                 answer.citations.append(Citation.from_sentence(n, sentence))
@@ -285,6 +288,10 @@ def choose_sentences(scored: list[Sentence], bar: float, max_sentences: int) -> 
     return chosen
 
 
+def _holds(sentences: list[Sentence], doc_id: str, span: Span) -> bool:
+    return any(s.passage.doc_id == doc_id and s.span.start == span.start for s in sentences)
+
+
 def _asks_what_said(question: str, history: History | None) -> bool:
     """The question, or the earlier one it stands on: "And Japan?" after "What did she say?"."""
     if asks_what_said(question):
@@ -301,15 +308,36 @@ def with_their_words(chosen: list[Sentence], article_sentences, max_sentences: i
     for s in chosen:
         if len(out) >= max_sentences:
             break
-        if any(o.passage.doc_id == s.passage.doc_id and o.span.start == s.span.start for o in out):
+        if _holds(out, s.passage.doc_id, s.span):
             continue
         out.append(s)
         if reports_words(s.text) or len(out) >= max_sentences:
             continue
         spans = article_sentences(s.passage.doc_id)
         after = next((sp for sp in spans if sp.start >= s.span.end), None)
-        if after is not None and after.start - s.span.end <= 3 and gives_their_words(after.text):
+        if after is not None and after.start - s.span.end <= 3 and gives_their_words(after.text) \
+                and not _holds(out, s.passage.doc_id, after):
             out.append(Sentence(passage=s.passage, span=after, score=s.score))
+    return out
+
+
+def with_the_speaker(chosen: list[Sentence], article_sentences, max_sentences: int) -> list[Sentence]:
+    """For "Who said ...?": a chosen quote that names its speaker only as "he"/"she" ("'...lives and
+    dies by tourism,' he said.") is preceded by the sentence before it in its article when that
+    one names a person, who is then the answer."""
+    out: list[Sentence] = []
+    for s in chosen:
+        if len(out) >= max_sentences:
+            break
+        if _holds(out, s.passage.doc_id, s.span):
+            continue
+        if len(out) + 1 < max_sentences and attributed_to_pronoun(s.text) and not names_a_person(s.text):
+            spans = article_sentences(s.passage.doc_id)
+            before = next((sp for sp in reversed(spans) if sp.end <= s.span.start), None)
+            if before is not None and s.span.start - before.end <= 3 and names_a_person(before.text) \
+                    and not _holds(out, s.passage.doc_id, before):
+                out.append(Sentence(passage=s.passage, span=before, score=s.score))
+        out.append(s)
     return out
 
 

@@ -255,6 +255,23 @@ def reports_words(sentence: str) -> bool:
     return bool(_QUOTE.search(sentence) or _SAY.search(sentence))
 
 
+_PRONOUN_SPEAKER = re.compile(r"\b(?:he|she)\s+(?:said|says|added|told|explained|noted)\b", re.I)
+
+
+def attributed_to_pronoun(sentence: str) -> bool:
+    """"'...a pretty big hit,' he said.": whose words they are is in an earlier sentence."""
+    return bool(_PRONOUN_SPEAKER.search(sentence))
+
+
+def asks_who(question: str) -> bool:
+    return bool(ASKS_PERSON.search(question.lower()))
+
+
+def names_a_person(sentence: str) -> bool:
+    (found,) = default_tagger().entities([sentence])
+    return any(label == "PERSON" for _, label in found)
+
+
 def gives_their_words(sentence: str) -> bool:
     """"He said the North ...", "She added that ...", or an opening quote."""
     return bool(_THEIR_WORDS.match(sentence))

@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import make_settings
 
-from bot.answer import choose_sentences, with_their_words
+from bot.answer import choose_sentences, with_the_speaker, with_their_words
 from bot.answer_model import DEFAULT, AnswerModel
 from bot.config import Settings
 from bot.evidence import Passage, Sentence
@@ -330,6 +330,24 @@ def test_a_sentence_that_only_names_the_speaker_is_followed_by_their_words():
     assert with_their_words([words, left], lambda doc: spans, 2) == [words, left]
     assert with_their_words([lead_in, words], lambda doc: spans, 1) == [lead_in]
     assert [s.text for s in with_their_words([lead_in, words], lambda doc: spans, 3)] == [lead_in.text, words.text]
+    assert with_their_words([words, lead_in], lambda doc: spans, 3) == [words, lead_in]
+
+
+def test_a_quote_said_by_he_is_preceded_by_the_sentence_that_names_him():
+    from bot.text import split_sentences
+
+    article = ("Businesses in Gardiner had just started recovering, Bill Berg, a commissioner in Park County, said. "
+               "\"It lives and dies by tourism, and this is going to be a big hit,\" he said. "
+               "\"They're looking to hold things together,\" Berg said. The river crested on Monday.")
+    spans = split_sentences(article)
+    passage = Passage(rank=1, doc_id="a", text=article, start=0, score=1.0)
+    named, quote, named_quote, river = (Sentence(passage, sp, score=0.4) for sp in spans)
+    assert with_the_speaker([quote, river], lambda doc: spans, 2) == [named, quote]
+    # A quote whose speaker it names, or no room for the sentence before, leaves the answer as it is.
+    assert with_the_speaker([named_quote, river], lambda doc: spans, 2) == [named_quote, river]
+    assert with_the_speaker([quote], lambda doc: spans, 1) == [quote]
+    for room in (2, 3):
+        assert [s.text for s in with_the_speaker([named, quote], lambda doc: spans, room)] == [named.text, quote.text]
 
 
 def test_a_role_of_a_holder_is_asked_for_in_either_word_order():
