@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.answer_types import Answer, QuestionError
-from bot.config import Settings, get_settings
+from bot.config import Settings, describe_settings_error, get_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Question answering over news articles, with citations.")
 console = Console(stderr=True, soft_wrap=True)  # messages stay one line in logs and pipes
@@ -39,16 +39,6 @@ def fail(message: str, code: int = 1, as_json: bool = False) -> None:
     raise typer.Exit(code)
 
 
-def settings_problem(err) -> str:
-    """A settings ValidationError as one line: which variable and what is wrong, never its value (keys)."""
-    parts = []
-    for e in err.errors():
-        name = str(e["loc"][0]) if e.get("loc") else "?"
-        env = name if name.isupper() else f"BOT_{name.upper()}"
-        parts.append(f"{env}: {e['msg']}")
-    return "invalid setting " + "; ".join(parts) + " (see .env.example)"
-
-
 def _friendly_errors(func):
     """Known failures become one readable line; nothing prints a traceback at a user."""
     import functools
@@ -69,7 +59,7 @@ def _friendly_errors(func):
         except ValidationError as err:  # a bad value in the environment or .env
             if err.title != "Settings":
                 raise
-            fail(settings_problem(err), as_json=as_json)
+            fail(describe_settings_error(err), as_json=as_json)
         except KeyboardInterrupt:
             fail("interrupted; nothing half-written was kept, run the command again to finish", 130, as_json)
 
@@ -107,18 +97,23 @@ def progress_lines():
 
 def run_ingest(settings: Settings, paths: list[Path], rebuild: bool = False, quiet: bool = False, progress=None):
     """Ingest with a terminal progress bar, or with `progress(done, total)` (the app's st.progress)."""
-    from bot.ingest import ingest
+    from functools import partial
+
+    from bot.ingest import ingest, rebuild as rebuild_index
     from bot.models import make_embed_model
     from bot.store import open_store
 
     embed_model = make_embed_model(settings)
-    store = open_store(settings, embed_model, writable=True, rebuild=rebuild)
+    if rebuild:  # drops the old index only once the articles are read and the chunking checked
+        run = partial(rebuild_index, settings, paths, embed_model)
+    else:
+        run = partial(ingest, open_store(settings, embed_model, writable=True), paths, embed_model)
     if quiet:
-        return ingest(store, paths, embed_model)
+        return run()
     if progress is None and not console.is_terminal:  # a log or pipe shows no bar: print lines instead
         progress = progress_lines()
     if progress is not None:
-        return ingest(store, paths, embed_model, progress=progress)
+        return run(progress=progress)
     with Progress(
         TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("articles"),
         TimeElapsedColumn(), console=console, transient=True,
@@ -128,7 +123,7 @@ def run_ingest(settings: Settings, paths: list[Path], rebuild: bool = False, qui
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        report = ingest(store, paths, embed_model, progress=progress)
+        report = run(progress=progress)
     return report
 
 
@@ -156,7 +151,7 @@ def ingest_command(
     if len(report.skipped) > SHOW_SKIPPED:
         console.print(f"skipped: {len(report.skipped) - SHOW_SKIPPED} more files", style="dim", highlight=False)
     out.print(report.summary(), highlight=False)
-    if report.problems and not (report.added or report.updated or report.unchanged):
+    if report.kept or (report.problems and not (report.added or report.updated or report.unchanged)):
         raise typer.Exit(1)
 
 
@@ -237,6 +232,7 @@ def chat_command(store: Optional[Path] = StoreOption):
 
 
 @app.command("ui", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@_friendly_errors
 def ui_command(ctx: typer.Context, store: Optional[Path] = StoreOption):
     """Open the browser chat (Streamlit). Extra options go to `streamlit run`, e.g. --server.port 8502."""
     env = dict(os.environ)

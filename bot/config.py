@@ -6,7 +6,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -25,7 +26,7 @@ class Settings(BaseSettings):
 
     # --- chunking
     chunk_size: int = Field(512, ge=64, le=8192, description="tokens per chunk")
-    chunk_overlap: int = Field(64, ge=0, le=1024)
+    chunk_overlap: int = Field(64, ge=0, le=1024, description="must be smaller than chunk_size")
 
     # --- retrieval and the evidence gate
     top_k: int = Field(8, ge=1, le=100, description="chunks handed to the answerer")
@@ -81,7 +82,38 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(10, ge=1, le=200, description="largest file the app's uploader accepts")
     feedback_log: Path | None = Field(None, description="thumbs log (JSONL); default: feedback.jsonl next to the store")
 
+    @field_validator("chunk_overlap")
+    @classmethod
+    def _overlap_below_size(cls, overlap: int, info: ValidationInfo) -> int:
+        # LlamaIndex's splitter would refuse the pair only once the ingest had started.
+        size = info.data.get("chunk_size")  # absent when chunk_size itself was invalid
+        if size is not None and overlap >= size:
+            raise PydanticCustomError(
+                "chunk_overlap",
+                "must be smaller than BOT_CHUNK_SIZE, but {overlap} >= {size}: lower BOT_CHUNK_OVERLAP or raise BOT_CHUNK_SIZE",
+                {"overlap": overlap, "size": size},
+            )
+        return overlap
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def env_name(field: str) -> str:
+    """The variable a user sets for `field` (OPENAI_API_KEY, not BOT_OPENAI_API_KEY)."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return field if field.isupper() else f"BOT_{field.upper()}"
+
+
+def describe_settings_error(err: ValidationError) -> str:
+    """A settings ValidationError as one line: which variable and what is wrong, never its value (keys)."""
+    parts = []
+    for e in err.errors():
+        where = env_name(str(e["loc"][0])) + ": " if e.get("loc") else ""
+        parts.append(where + e["msg"].removeprefix("Value error, "))
+    return "invalid setting " + "; ".join(parts) + " (see .env.example)"

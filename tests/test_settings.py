@@ -1,0 +1,92 @@
+"""Settings a user gets wrong: each is one `error:` line naming the variable, before anything is touched."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import make_settings, seed_copy
+
+
+@pytest.fixture
+def cli(monkeypatch, tmp_path):
+    """`bot ARGS` in this process, in a folder without .env and with no BOT_* from the shell:
+    call(*args, env={...}) -> (exit code, stdout, stderr)."""
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from bot.config import get_settings
+
+    for name in list(os.environ):
+        if name.startswith(("BOT_", "OPENAI_", "CHROMA_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+    def call(*args: str, env: dict[str, str] | None = None):
+        for name, value in (env or {}).items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()  # settings are read once per process; each call is a new "process"
+        try:
+            result = CliRunner().invoke(app, list(args))
+        finally:
+            for name in env or {}:
+                monkeypatch.delenv(name)
+            get_settings.cache_clear()
+        assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+        return result.exit_code, result.stdout, result.stderr
+
+    return call
+
+
+def one_error(code: int, err: str, *expected: str) -> str:
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 1 and len(errors) == 1, (code, err)
+    for text in expected:
+        assert text in errors[0], (text, errors[0])
+    return errors[0]
+
+
+@pytest.fixture
+def small_store(tmp_path, embed_model):
+    """(settings, article folder) of a store holding the two seed articles."""
+    from bot.ingest import ingest
+    from bot.store import open_store
+
+    folder = seed_copy(tmp_path)
+    settings = make_settings(tmp_path / "store")
+    ingest(open_store(settings, embed_model, writable=True), [folder], embed_model)
+    return settings, folder
+
+
+def articles_in(settings, embed_model) -> int:
+    from bot.store import open_store
+
+    return open_store(settings, embed_model).article_count()
+
+
+# --------------------------------------------------------------------------- 1: chunk size and overlap
+def test_overlap_not_below_chunk_size_fails_before_the_rebuild_drops_the_index(cli, small_store, embed_model):
+    settings, folder = small_store
+    code, _, err = cli("ingest", str(folder), "--rebuild", "--store", str(settings.store),
+                       env={"BOT_CHUNK_SIZE": "64", "BOT_CHUNK_OVERLAP": "100"})
+    one_error(code, err, "invalid setting BOT_CHUNK_OVERLAP: must be smaller than BOT_CHUNK_SIZE, but 100 >= 64")
+    assert articles_in(settings, embed_model) == 2
+
+
+def test_a_rebuild_that_cannot_start_keeps_the_index(cli, small_store, embed_model, tmp_path):
+    from bot.cli import run_ingest
+
+    settings, folder = small_store
+    # Settings changed in code are not validated: the splitter refuses the pair, before anything is dropped.
+    bad = settings.model_copy(update={"chunk_size": 64, "chunk_overlap": 100})
+    with pytest.raises(ValueError, match="chunk overlap"):
+        run_ingest(bad, [folder], rebuild=True, quiet=True)
+    assert articles_in(settings, embed_model) == 2
+
+    empty = tmp_path / "empty-folder"  # e.g. a mistyped folder that exists but holds no article
+    empty.mkdir()
+    code, out, _ = cli("ingest", str(empty), "--rebuild", "--store", str(settings.store))
+    assert code == 1 and "nothing rebuilt: no article could be read, so the index was left as it was" in out
+    assert articles_in(settings, embed_model) == 2
