@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -12,6 +13,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROMPTS_DIR = PROJECT_DIR / "prompts"
+
+# Chroma's rule for collection names (chromadb 1.x checks it only when the collection is created).
+_COLLECTION_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]")
+_IPV4 = re.compile(r"\d{1,3}(\.\d{1,3}){3}")
 
 
 class Settings(BaseSettings):
@@ -81,6 +86,21 @@ class Settings(BaseSettings):
     # --- browser chat (bot ui)
     max_upload_mb: int = Field(10, ge=1, le=200, description="largest file the app's uploader accepts")
     feedback_log: Path | None = Field(None, description="thumbs log (JSONL); default: feedback.jsonl next to the store")
+
+    @field_validator("collection")
+    @classmethod
+    def _collection_name(cls, name: str) -> str:
+        # Checked here, so a bad name never reaches Chroma (a traceback) or reads as "no index".
+        if not name:
+            raise PydanticCustomError("collection_name", "is empty: name the Chroma collection, e.g. news")
+        if not _COLLECTION_NAME.fullmatch(name) or ".." in name or _IPV4.fullmatch(name):
+            raise PydanticCustomError(
+                "collection_name",
+                "'{name}' is not a valid Chroma collection name: use 3-512 letters, digits, '.', '_' or '-', "
+                "starting and ending with a letter or digit, no '..', not an IP address (e.g. news)",
+                {"name": name[:80]},
+            )
+        return name
 
     @field_validator("chunk_overlap")
     @classmethod

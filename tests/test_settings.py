@@ -90,3 +90,16 @@ def test_a_rebuild_that_cannot_start_keeps_the_index(cli, small_store, embed_mod
     code, out, _ = cli("ingest", str(empty), "--rebuild", "--store", str(settings.store))
     assert code == 1 and "nothing rebuilt: no article could be read, so the index was left as it was" in out
     assert articles_in(settings, embed_model) == 2
+
+
+# --------------------------------------------------------------------------- 2: collection names
+@pytest.mark.parametrize("name", ["", "bad name!", "ab"], ids=["empty", "bad-name", "too-short"])
+def test_a_bad_collection_name_is_named_as_such(cli, tmp_path, name):
+    new = tmp_path / "new-store"
+    code, _, err = cli("ingest", str(seed_copy(tmp_path)), "--store", str(new), env={"BOT_COLLECTION": name})
+    line = one_error(code, err, "invalid setting BOT_COLLECTION")
+    assert ("is empty" if not name else "is not a valid Chroma collection name: use 3-512 letters") in line
+    assert not new.exists()
+    code, _, err = cli("ask", "Who is Canada's foreign minister?", "--store", str(new), env={"BOT_COLLECTION": name})
+    line = one_error(code, err, "invalid setting BOT_COLLECTION")
+    assert "no index" not in line
