@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator, AliasChoices, Field, HttpUrl, SecretStr, TypeAdapter, ValidationError, ValidationInfo,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -17,11 +20,29 @@ PROMPTS_DIR = PROJECT_DIR / "prompts"
 # Chroma's rule for collection names (chromadb 1.x checks it only when the collection is created).
 _COLLECTION_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]")
 _IPV4 = re.compile(r"\d{1,3}(\.\d{1,3}){3}")
+_HTTP_URL = TypeAdapter(HttpUrl)
+
+
+def _base_url(value: str | None) -> str | None:
+    """An http(s) base URL, kept as typed; empty means unset. The value is never echoed (it may hold a key)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        _HTTP_URL.validate_python(value.strip())
+    except ValidationError:
+        raise PydanticCustomError(
+            "http_url", "is not an http(s) URL: write it like http://127.0.0.1:11434/v1"
+        ) from None
+    return value.strip()
+
+
+BaseUrl = Annotated[str | None, AfterValidator(_base_url)]
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="BOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="BOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        allow_inf_nan=False,  # "nan" passes every ge/le check, so it is refused as a number
     )
 
     # --- where things live
@@ -49,38 +70,38 @@ class Settings(BaseSettings):
     # --- answerer
     answerer: Literal["extractive", "openai", "openai-compatible", "gguf"] = "extractive"
     llm_model: str = Field("gpt-4o-mini", description="model name for openai / openai-compatible")
-    llm_base_url: str | None = Field(None, description="base URL of an OpenAI-compatible server")
+    llm_base_url: BaseUrl = Field(None, description="base URL of an OpenAI-compatible server")
     llm_api_key: SecretStr | None = None
-    llm_context_window: int = 4096
-    llm_max_tokens: int = 256
-    llm_timeout: float = Field(60.0, description="seconds per request")
-    llm_connect_timeout: float = 5.0
-    llm_retries: int = 2
+    llm_context_window: int = Field(4096, ge=64, le=10_000_000)
+    llm_max_tokens: int = Field(256, ge=1, le=1_000_000)
+    llm_timeout: float = Field(60.0, gt=0, description="seconds per request")
+    llm_connect_timeout: float = Field(5.0, gt=0)
+    llm_retries: int = Field(2, ge=0, le=10)
     gguf_path: Path | None = None
     llm_threads: int | None = Field(None, ge=1, le=256, description="CPU threads for a gguf model (unset: llama.cpp's choice)")
     openai_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("OPENAI_API_KEY", "BOT_OPENAI_API_KEY")
     )
-    openai_base_url: str | None = Field(
+    openai_base_url: BaseUrl = Field(
         None, validation_alias=AliasChoices("OPENAI_BASE_URL", "BOT_OPENAI_BASE_URL")
     )
 
     # --- embeddings
     embed: Literal["minilm", "openai", "openai-compatible"] = "minilm"
     embed_model: str = Field("text-embedding-3-small", description="for openai / openai-compatible")
-    embed_base_url: str | None = None
+    embed_base_url: BaseUrl = None
     embed_batch_size: int = Field(32, ge=1, le=2048)
     embed_threads: int = Field(2, ge=1, le=64)
 
     # --- vector store as a server (empty host: embedded store in `store`)
     chroma_host: str | None = Field(None, validation_alias=AliasChoices("CHROMA_HOST", "BOT_CHROMA_HOST"))
-    chroma_port: int = Field(8000, validation_alias=AliasChoices("CHROMA_PORT", "BOT_CHROMA_PORT"))
+    chroma_port: int = Field(8000, ge=1, le=65535, validation_alias=AliasChoices("CHROMA_PORT", "BOT_CHROMA_PORT"))
     chroma_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("CHROMA_TOKEN", "BOT_CHROMA_TOKEN")
     )
 
     # --- limits
-    max_question_chars: int = Field(2000, ge=10)
+    max_question_chars: int = Field(2000, ge=10, le=1_000_000)
     max_file_mb: float = Field(20.0, gt=0, description="larger files are skipped with a message")
 
     # --- browser chat (bot ui)

@@ -103,3 +103,37 @@ def test_a_bad_collection_name_is_named_as_such(cli, tmp_path, name):
     code, _, err = cli("ask", "Who is Canada's foreign minister?", "--store", str(new), env={"BOT_COLLECTION": name})
     line = one_error(code, err, "invalid setting BOT_COLLECTION")
     assert "no index" not in line
+
+
+# --------------------------------------------------------------------------- 3: numbers and URLs
+GENERATOR = {"BOT_ANSWERER": "openai-compatible", "BOT_LLM_MODEL": "m", "BOT_LLM_BASE_URL": "http://127.0.0.1:9/v1"}
+
+
+@pytest.mark.parametrize("name,value,message", [
+    ("BOT_LLM_TIMEOUT", "-1", "Input should be greater than 0"),
+    ("BOT_LLM_CONNECT_TIMEOUT", "0", "Input should be greater than 0"),
+    ("BOT_LLM_MAX_TOKENS", "0", "Input should be greater than or equal to 1"),
+    ("BOT_LLM_RETRIES", "-1", "Input should be greater than or equal to 0"),
+    ("BOT_LLM_CONTEXT_WINDOW", "0", "Input should be greater than or equal to 64"),
+    ("CHROMA_PORT", "70000", "Input should be less than or equal to 65535"),
+    ("BOT_MIN_ANSWER_PROBABILITY", "nan", "Input should be a finite number"),
+    ("BOT_RECENCY_DAYS", "inf", "Input should be a finite number"),
+    ("BOT_LLM_BASE_URL", "not a url", "is not an http(s) URL: write it like http://127.0.0.1:11434/v1"),
+    ("BOT_EMBED_BASE_URL", "127.0.0.1:11434/v1", "is not an http(s) URL"),
+    ("OPENAI_BASE_URL", "ftp://example.org/v1", "is not an http(s) URL"),
+])
+def test_out_of_range_numbers_and_bad_urls_are_one_line(cli, tmp_path, name, value, message):
+    code, _, err = cli("ask", "Who is Canada's foreign minister?", "--store", str(tmp_path),
+                       env=GENERATOR | {name: value})
+    line = one_error(code, err, f"invalid setting {name}: {message}", "(see .env.example)")
+    assert "cannot reach" not in line and "less than or equal to 1" not in line
+
+
+def test_an_empty_url_setting_means_unset(cli, small_store):
+    from bot.config import Settings
+
+    assert Settings(_env_file=None, llm_base_url="", embed_base_url="  ").llm_base_url is None
+    settings, _ = small_store
+    code, _, err = cli("ask", "Who is Canada's foreign minister?", "--store", str(settings.store),
+                       env=GENERATOR | {"BOT_LLM_BASE_URL": ""})
+    one_error(code, err, "BOT_ANSWERER=openai-compatible needs BOT_LLM_BASE_URL")
