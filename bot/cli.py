@@ -202,10 +202,24 @@ def ask_command(
         print_answer(answer)
 
 
+END_CHAT = {"exit", "quit"}
+
+
+def read_question() -> str | None:
+    """The next line typed or piped in, stripped; None at the end of input (Ctrl-D) or on Ctrl-C."""
+    try:
+        if sys.stdin.isatty():
+            return input("\nyou> ").strip()
+        line = sys.stdin.readline()
+    except (EOFError, KeyboardInterrupt):
+        return None
+    return line.strip() if line else None  # readline() gives "" only at the end of input
+
+
 @app.command("chat")
 @_friendly_errors
 def chat_command(store: Optional[Path] = StoreOption):
-    """Ask questions in a loop; follow-ups use the conversation. Empty line or Ctrl-D ends."""
+    """Ask questions in a loop; follow-ups use the conversation. A blank line is ignored; `exit`, `quit`, Ctrl-D or Ctrl-C ends."""
     from bot.models import ModelServerError
 
     settings = settings_for(store)
@@ -213,16 +227,15 @@ def chat_command(store: Optional[Path] = StoreOption):
     qa = _qa(settings)
     history: list[tuple[str, str]] = []
     while True:
-        try:
-            question = input("\nyou> ") if sys.stdin.isatty() else sys.stdin.readline()
-        except (EOFError, KeyboardInterrupt):
+        question = read_question()
+        if question is None or question.lower() in END_CHAT:
             break
-        if not question or not question.strip():
-            break
+        if not question:  # a stray Enter must not end the conversation: ask again
+            continue
         if not sys.stdin.isatty():  # piped: echo the question, or a log shows answers with no questions
-            out.print(f"\nyou> {question.strip()}", highlight=False, markup=False)
+            out.print(f"\nyou> {question}", highlight=False, markup=False)
         try:
-            answer = qa.answer(question.strip(), history)
+            answer = qa.answer(question, history)
         except (QuestionError, ModelServerError) as err:  # say what failed; the chat goes on
             console.print(f"error: {err}", style="yellow", markup=False, highlight=False)
             continue
