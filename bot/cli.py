@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional
 
@@ -24,7 +25,17 @@ SHOW_SKIPPED = 20  # skipped files listed one a line by `bot ingest`; the rest a
 StoreOption = typer.Option(None, "--store", envvar="BOT_STORE", help="Chroma store folder (default: data/store).")
 
 
+@lru_cache(maxsize=1)
+def warn_about_settings() -> None:
+    """Unparsable .env lines and unknown BOT_* names, once per run (they are never an error)."""
+    from bot.config_check import settings_warnings
+
+    for warning in settings_warnings():
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+
+
 def settings_for(store: Optional[Path], **overrides) -> Settings:
+    warn_about_settings()
     base = get_settings()
     changes = {k: v for k, v in overrides.items() if v is not None}
     if store is not None:

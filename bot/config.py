@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +17,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROMPTS_DIR = PROJECT_DIR / "prompts"
+
+# python-dotenv warns about a bad .env line every time the file is read, and pydantic-settings and
+# chromadb's own settings read it many times a run: bot/config_check.py reports such a line once instead.
+logging.getLogger("dotenv.main").setLevel(logging.ERROR)
 
 # Chroma's rule for collection names (chromadb 1.x checks it only when the collection is created).
 _COLLECTION_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]")

@@ -137,3 +137,43 @@ def test_an_empty_url_setting_means_unset(cli, small_store):
     code, _, err = cli("ask", "Who is Canada's foreign minister?", "--store", str(settings.store),
                        env=GENERATOR | {"BOT_LLM_BASE_URL": ""})
     one_error(code, err, "BOT_ANSWERER=openai-compatible needs BOT_LLM_BASE_URL")
+
+
+# --------------------------------------------------------------------------- 6: .env lines and unknown names
+def bot_process(*args: str, cwd: Path, env: dict[str, str] | None = None):
+    """`bot ARGS` as a user runs it: a new process in `cwd` (where its .env is), no BOT_* from the shell."""
+    import subprocess
+    import sys
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "OPENAI_", "CHROMA_"))}
+    run = subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=clean | (env or {}),
+                         capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in run.stderr + run.stdout, run.stderr[-3000:]
+    return run
+
+
+QUESTION = "Who is Canada's foreign minister?"
+
+
+def test_an_env_line_dotenv_cannot_parse_is_reported_once(small_store, tmp_path):
+    settings, _ = small_store
+    (tmp_path / ".env").write_text('BOT_TOP_K=5\nthis is not = a "setting\nBOT_MAX_ANSWER_SENTENCES=1\n', encoding="utf-8")
+    run = bot_process("ask", QUESTION, "--store", str(settings.store), cwd=tmp_path)
+    assert run.returncode == 0 and "Freeland" in run.stdout, run.stderr[-2000:]
+    assert run.stderr.count("could not parse statement starting at line 2") == 1, run.stderr
+    assert ("warning: python-dotenv could not parse statement starting at line 2 of .env; that line is ignored "
+            "(write it as NAME=value)") in run.stderr.splitlines()
+
+
+def test_unknown_bot_names_are_warned_about_with_the_closest_setting(small_store, tmp_path):
+    settings, _ = small_store
+    (tmp_path / ".env").write_text("BOT_TYPO_SETTING=1\nBOT_LLM_TIMOUT=5\nOTHER_TOOL_SETTING=1\n", encoding="utf-8")
+    run = bot_process("ask", QUESTION, "--store", str(settings.store), cwd=tmp_path,
+                      env={"BOT_TOPK": "5", "BOT_TOP_K": "3", "OPENAI_API_KEY": "", "BOT_TEST_KILL_AT": "never:1"})
+    assert run.returncode == 0 and "Freeland" in run.stdout, run.stderr[-2000:]  # a warning, not a failure
+    warnings = [line for line in run.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: unknown setting BOT_TOPK (did you mean BOT_TOP_K?)",
+        "warning: unknown setting BOT_TYPO_SETTING in .env (no setting has that name; see .env.example)",
+        "warning: unknown setting BOT_LLM_TIMOUT in .env (did you mean BOT_LLM_TIMEOUT?)",
+    ], run.stderr
