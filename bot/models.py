@@ -53,6 +53,10 @@ def _openai_embedding_class():
 
     from pydantic import PrivateAttr
 
+    # LlamaIndex logs "Retrying ... APIConnectionError" before each retry; the one-line error after the
+    # last try says what failed, so the log line would only be noise in front of it.
+    logging.getLogger("llama_index.embeddings.openai.utils").setLevel(logging.ERROR)
+
     class CheckedOpenAIEmbedding(OpenAIEmbedding):
         """OpenAIEmbedding whose failures become readable ModelServerErrors."""
 
