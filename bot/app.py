@@ -28,11 +28,12 @@ import uuid  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 
 import streamlit as st  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
 
 from bot.answer_types import Answer, Citation, QuestionError  # noqa: E402
 from bot.app_feedback import append_feedback, feedback_path, feedback_record  # noqa: E402
 from bot.app_render import STYLE, article_page, citation_html, escape_markdown, example_questions  # noqa: E402
-from bot.config import Settings  # noqa: E402
+from bot.config import Settings, describe_settings_error  # noqa: E402
 
 log = logging.getLogger("bot.app")
 UPLOAD_TYPES = ["txt", "md", "html", "jsonl"]
@@ -403,8 +404,8 @@ def main() -> None:
     ss = state()
     try:
         settings = load_settings()
-    except ValueError as err:  # pydantic's ValidationError: a BOT_* value that is not valid
-        st.error(f"The configuration is not valid (check .env and BOT_* variables):\n\n{escape_markdown(str(err))}")
+    except ValidationError as err:  # a BOT_* value that is not valid: the same one line as the CLI's
+        st.error(f"Cannot start: {escape_markdown(describe_settings_error(err))}")
         return
     key = _key(settings)
     log_path = feedback_path(settings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional
 
@@ -14,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.answer_types import Answer, QuestionError
-from bot.config import Settings, get_settings
+from bot.config import Settings, describe_settings_error, get_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Question answering over news articles, with citations.")
 console = Console(stderr=True, soft_wrap=True)  # messages stay one line in logs and pipes
@@ -24,7 +25,17 @@ SHOW_SKIPPED = 20  # skipped files listed one a line by `bot ingest`; the rest a
 StoreOption = typer.Option(None, "--store", envvar="BOT_STORE", help="Chroma store folder (default: data/store).")
 
 
+@lru_cache(maxsize=1)
+def warn_about_settings() -> None:
+    """Unparsable .env lines and unknown BOT_* names, once per run (they are never an error)."""
+    from bot.config_check import settings_warnings
+
+    for warning in settings_warnings():
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+
+
 def settings_for(store: Optional[Path], **overrides) -> Settings:
+    warn_about_settings()
     base = get_settings()
     changes = {k: v for k, v in overrides.items() if v is not None}
     if store is not None:
@@ -37,16 +48,6 @@ def fail(message: str, code: int = 1, as_json: bool = False) -> None:
         out.print_json(json.dumps({"error": message, "refused": None}, ensure_ascii=False))
     console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
-
-
-def settings_problem(err) -> str:
-    """A settings ValidationError as one line: which variable and what is wrong, never its value (keys)."""
-    parts = []
-    for e in err.errors():
-        name = str(e["loc"][0]) if e.get("loc") else "?"
-        env = name if name.isupper() else f"BOT_{name.upper()}"
-        parts.append(f"{env}: {e['msg']}")
-    return "invalid setting " + "; ".join(parts) + " (see .env.example)"
 
 
 def _friendly_errors(func):
@@ -69,7 +70,7 @@ def _friendly_errors(func):
         except ValidationError as err:  # a bad value in the environment or .env
             if err.title != "Settings":
                 raise
-            fail(settings_problem(err), as_json=as_json)
+            fail(describe_settings_error(err), as_json=as_json)
         except KeyboardInterrupt:
             fail("interrupted; nothing half-written was kept, run the command again to finish", 130, as_json)
 
@@ -107,18 +108,23 @@ def progress_lines():
 
 def run_ingest(settings: Settings, paths: list[Path], rebuild: bool = False, quiet: bool = False, progress=None):
     """Ingest with a terminal progress bar, or with `progress(done, total)` (the app's st.progress)."""
-    from bot.ingest import ingest
+    from functools import partial
+
+    from bot.ingest import ingest, rebuild as rebuild_index
     from bot.models import make_embed_model
     from bot.store import open_store
 
     embed_model = make_embed_model(settings)
-    store = open_store(settings, embed_model, writable=True, rebuild=rebuild)
+    if rebuild:  # drops the old index only once the articles are read and the chunking checked
+        run = partial(rebuild_index, settings, paths, embed_model)
+    else:
+        run = partial(ingest, open_store(settings, embed_model, writable=True), paths, embed_model)
     if quiet:
-        return ingest(store, paths, embed_model)
+        return run()
     if progress is None and not console.is_terminal:  # a log or pipe shows no bar: print lines instead
         progress = progress_lines()
     if progress is not None:
-        return ingest(store, paths, embed_model, progress=progress)
+        return run(progress=progress)
     with Progress(
         TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("articles"),
         TimeElapsedColumn(), console=console, transient=True,
@@ -128,7 +134,7 @@ def run_ingest(settings: Settings, paths: list[Path], rebuild: bool = False, qui
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        report = ingest(store, paths, embed_model, progress=progress)
+        report = run(progress=progress)
     return report
 
 
@@ -156,7 +162,7 @@ def ingest_command(
     if len(report.skipped) > SHOW_SKIPPED:
         console.print(f"skipped: {len(report.skipped) - SHOW_SKIPPED} more files", style="dim", highlight=False)
     out.print(report.summary(), highlight=False)
-    if report.problems and not (report.added or report.updated or report.unchanged):
+    if report.kept or (report.problems and not (report.added or report.updated or report.unchanged)):
         raise typer.Exit(1)
 
 
@@ -207,10 +213,24 @@ def ask_command(
         print_answer(answer)
 
 
+END_CHAT = {"exit", "quit"}
+
+
+def read_question() -> str | None:
+    """The next line typed or piped in, stripped; None at the end of input (Ctrl-D) or on Ctrl-C."""
+    try:
+        if sys.stdin.isatty():
+            return input("\nyou> ").strip()
+        line = sys.stdin.readline()
+    except (EOFError, KeyboardInterrupt):
+        return None
+    return line.strip() if line else None  # readline() gives "" only at the end of input
+
+
 @app.command("chat")
 @_friendly_errors
 def chat_command(store: Optional[Path] = StoreOption):
-    """Ask questions in a loop; follow-ups use the conversation. Empty line or Ctrl-D ends."""
+    """Ask questions in a loop; follow-ups use the conversation. A blank line is ignored; `exit`, `quit`, Ctrl-D or Ctrl-C ends."""
     from bot.models import ModelServerError
 
     settings = settings_for(store)
@@ -218,16 +238,15 @@ def chat_command(store: Optional[Path] = StoreOption):
     qa = _qa(settings)
     history: list[tuple[str, str]] = []
     while True:
-        try:
-            question = input("\nyou> ") if sys.stdin.isatty() else sys.stdin.readline()
-        except (EOFError, KeyboardInterrupt):
+        question = read_question()
+        if question is None or question.lower() in END_CHAT:
             break
-        if not question or not question.strip():
-            break
+        if not question:  # a stray Enter must not end the conversation: ask again
+            continue
         if not sys.stdin.isatty():  # piped: echo the question, or a log shows answers with no questions
-            out.print(f"\nyou> {question.strip()}", highlight=False, markup=False)
+            out.print(f"\nyou> {question}", highlight=False, markup=False)
         try:
-            answer = qa.answer(question.strip(), history)
+            answer = qa.answer(question, history)
         except (QuestionError, ModelServerError) as err:  # say what failed; the chat goes on
             console.print(f"error: {err}", style="yellow", markup=False, highlight=False)
             continue
@@ -237,6 +256,7 @@ def chat_command(store: Optional[Path] = StoreOption):
 
 
 @app.command("ui", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@_friendly_errors
 def ui_command(ctx: typer.Context, store: Optional[Path] = StoreOption):
     """Open the browser chat (Streamlit). Extra options go to `streamlit run`, e.g. --server.port 8502."""
     env = dict(os.environ)

@@ -24,10 +24,13 @@ from bot.config import Settings
 from bot.evidence import Passage
 from bot.models import (
     SMALL_MODEL_WARNING,
+    SERVER_ANSWERERS,
     ModelConfigError,
     describe_answerer,
     generation_lock,
+    invalid_reply,
     make_llm,
+    model_server_url,
     translate,
 )
 from bot.prompts import load_prompt
@@ -235,9 +238,15 @@ class Generator:
                 stream = self.llm.stream_chat([ChatMessage(role="user", content=prompt)])
             else:
                 stream = self.llm.stream_complete(prompt)
+            completion = False
             for chunk in stream:
+                completion = completion or bool(getattr(chunk.raw, "choices", None))
                 if chunk.delta:
                     yield chunk.delta
+            # A server's 200 with no chat completion in it (an empty body, some other JSON) streams
+            # nothing: that is a broken server, not a model that had nothing to say.
+            if not completion and self.settings.answerer in SERVER_ANSWERERS:
+                raise invalid_reply(model_server_url(self.settings))
         except ModelConfigError:
             raise
         except Exception as err:

@@ -28,8 +28,8 @@ from llama_index.core.node_parser import SentenceSplitter
 
 from bot.config import Settings
 from bot.lexical import all_chunks, build_bm25, load_bm25, save_bm25
-from bot.loaders import load_paths
-from bot.store import Store, kill_point_for_tests, stale_temp_files
+from bot.loaders import LoadResult, load_paths
+from bot.store import Store, kill_point_for_tests, open_store, stale_temp_files
 
 BATCH_DOCS = 32
 BM25_STALE = "bm25.stale"
@@ -59,8 +59,11 @@ class IngestReport:
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    kept: bool = False  # --rebuild read no article, so the old index was left as it was
 
     def summary(self) -> str:
+        if self.kept:
+            return "nothing rebuilt: no article could be read, so the index was left as it was"
         return (
             f"added {self.added}, updated {self.updated}, deleted {self.deleted}, "
             f"unchanged {self.unchanged}, chunks {self.chunks}, {self.seconds:.1f} s"
@@ -106,11 +109,13 @@ def ingest(
     paths: list[Path],
     embed_model,
     progress: Callable[[int, int], None] | None = None,
+    loaded: LoadResult | None = None,
 ) -> IngestReport:
-    """Bring the store in line with the articles under `paths`; report what changed."""
+    """Bring the store in line with the articles under `paths` (read already: `loaded`); report what changed."""
     started = time.perf_counter()
     settings = store.settings
-    loaded = load_paths(paths, settings.max_file_mb)
+    if loaded is None:
+        loaded = load_paths(paths, settings.max_file_mb)
     report = IngestReport(problems=loaded.problems, skipped=loaded.skipped)
 
     if os.environ.get("BOT_TEST_KILL_AT", "").startswith("embedded:"):
@@ -209,3 +214,20 @@ def ingest(
         }
     )
     return report
+
+
+def rebuild(
+    settings: Settings,
+    paths: list[Path],
+    embed_model,
+    progress: Callable[[int, int], None] | None = None,
+) -> IngestReport:
+    """`bot ingest --rebuild`: drop the index and ingest `paths` into a new one. Everything that can fail
+    before the first article is stored (reading the articles, the chunking settings, the store folder,
+    the embedding model) is done first, so a failure leaves the old index as it was."""
+    loaded = load_paths(paths, settings.max_file_mb)
+    make_splitter(settings)  # raises on a chunk size / overlap pair LlamaIndex refuses
+    if not loaded.documents:  # an empty folder or a typo must not cost the index
+        return IngestReport(problems=loaded.problems, skipped=loaded.skipped, kept=True)
+    store = open_store(settings, embed_model, writable=True, rebuild=True)
+    return ingest(store, paths, embed_model, progress=progress, loaded=loaded)

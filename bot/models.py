@@ -53,6 +53,10 @@ def _openai_embedding_class():
 
     from pydantic import PrivateAttr
 
+    # LlamaIndex logs "Retrying ... APIConnectionError" before each retry; the one-line error after the
+    # last try says what failed, so the log line would only be noise in front of it.
+    logging.getLogger("llama_index.embeddings.openai.utils").setLevel(logging.ERROR)
+
     class CheckedOpenAIEmbedding(OpenAIEmbedding):
         """OpenAIEmbedding whose failures become readable ModelServerErrors."""
 
@@ -346,8 +350,23 @@ def _short(err: BaseException) -> str:
     return " ".join(str(text).split())[:200]
 
 
+SERVER_ANSWERERS = ("openai", "openai-compatible")
+# What LlamaIndex raises when a reply lacks the fields of a chat completion (the openai client does
+# not validate replies): `choices` missing or null, a message without content...
+_WRONG_SHAPE = (TypeError, AttributeError, KeyError, IndexError)
+
+
+def invalid_reply(where: str) -> ModelServerError:
+    return ModelServerError(
+        f"the model server at {where} returned an invalid or empty response (HTTP 200, but not a chat "
+        "completion): is it an OpenAI-compatible server, and is the URL right (BOT_LLM_BASE_URL / OPENAI_BASE_URL)?"
+    )
+
+
 def translate(err: BaseException, settings: Settings) -> BaseException:
     """server_error() for the configured answerer."""
+    if settings.answerer in SERVER_ANSWERERS and isinstance(err, _WRONG_SHAPE):
+        return invalid_reply(model_server_url(settings))
     secret = _secret(settings.openai_api_key) if settings.answerer == "openai" else _secret(settings.llm_api_key)
     return server_error(err, model_server_url(settings), settings.llm_model, settings.llm_timeout,
                         settings.llm_retries, secret)

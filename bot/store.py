@@ -212,6 +212,8 @@ def open_store(
 ) -> Store:
     """Open (or, when writable, create) the store and check it was built with this embedding model."""
     folder = Path(settings.store).expanduser().resolve()
+    if folder.exists() and not folder.is_dir():  # else mkdir's "File exists", or "no index" for a read
+        raise StoreError(f"the store {folder} is a file, not a folder: choose a folder with --store or BOT_STORE")
     client = _client(settings, folder, writable)
     wanted = {"embed_model": embed_model.model_name, "embed_dim": embedding_dimension(embed_model)}
     name = settings.collection

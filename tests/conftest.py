@@ -92,13 +92,46 @@ class _FixedReply(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class _FixedBody(http.server.BaseHTTPRequestHandler):
+    """A server that answers every request with HTTP 200 and `body`, whatever was asked."""
+
+    body = b""
+    content_type = "application/json"
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", self.content_type)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    do_GET = do_POST
+
+    def log_message(self, *args):
+        pass
+
+
 @contextmanager
-def model_server_saying(reply: str):
-    """The base URL (".../v1") of a server on 127.0.0.1 whose model always answers `reply`."""
-    handler = type("Reply", (_FixedReply,), {"reply": reply})
+def _serving(handler):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/v1"
     finally:
         server.shutdown()
+
+
+@contextmanager
+def model_server_saying(reply: str):
+    """The base URL (".../v1") of a server on 127.0.0.1 whose model always answers `reply`."""
+    with _serving(type("Reply", (_FixedReply,), {"reply": reply})) as url:
+        yield url
+
+
+@contextmanager
+def model_server_sending(body: str, content_type: str = "application/json"):
+    """The base URL (".../v1") of a server on 127.0.0.1 that answers every request with HTTP 200 and
+    `body` as it is: no chat completion unless `body` is one."""
+    with _serving(type("Body", (_FixedBody,), {"body": body.encode(), "content_type": content_type})) as url:
+        yield url

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bot.config import PROJECT_DIR
-from conftest import CORPUS, model_server_saying, seed_copy
+from conftest import CORPUS, model_server_saying, model_server_sending, seed_copy
 
 APP = str(PROJECT_DIR / "bot" / "app.py")
 REFUSAL = "The articles don't say"
@@ -347,3 +347,14 @@ def test_a_generators_dropped_sentences_are_listed_under_its_answer(monkeypatch,
     assert "urged China and Russia" in answer_text(msg) and "$5 billion" not in answer_text(msg)
     notes = [plain(c.value) for c in msg.caption if plain(c.value).startswith("Note:")]
     assert any("dropped (not supported by the passages)" in n and "$5 billion aid package" in n for n in notes), notes
+
+
+def test_a_model_server_reply_that_is_not_a_chat_completion_is_a_readable_error(monkeypatch, seed_store, tmp_path):
+    settings, _ = seed_store
+    with model_server_sending('{"not":"what you expect"}') as base_url:
+        at = start(monkeypatch, settings.store, seed_copy(tmp_path), tmp_path, BOT_ANSWERER="openai-compatible",
+                   BOT_LLM_BASE_URL=base_url, BOT_LLM_MODEL="m", BOT_LLM_RETRIES=0)
+        ask(at, "What did Tillerson urge China and Russia to do?")
+    (error,) = at.error
+    assert f"Could not answer: the model server at {base_url} returned an invalid or empty response" in plain(error.value)
+    assert not any(REFUSAL in answer_text(m) for m in assistant(at) if m.markdown)

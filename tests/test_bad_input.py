@@ -176,6 +176,15 @@ def test_missing_path_and_a_store_that_cannot_be_made(tmp_path):
     one_error(run, "cannot create the store folder", "Not a directory")
 
 
+def test_a_store_that_is_a_file_is_named_as_one(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for args in (("ingest", str(seed_copy(tmp_path))), ("ask", "Who is Canada's foreign minister?")):
+        run = bot(*args, "--store", str(blocker))
+        one_error(run, f"the store {blocker} is a file, not a folder: choose a folder with --store or BOT_STORE")
+    assert blocker.read_text() == "x"
+
+
 def _make_read_only(folder: Path) -> tuple[bool, callable]:
     """Read-only for this user: chmod for a normal user; root ignores modes, so the immutable flag."""
     if os.geteuid() != 0:

@@ -195,3 +195,25 @@ def test_ingest_off_a_terminal_prints_progress_lines(cli_store):
     # CI logs and pipes get no progress bar; they get a line as batches are stored.
     _, _, first = cli_store
     assert "embedded 2/2 articles" in first.stderr, first.stderr
+
+
+def test_chat_ignores_blank_lines_and_ends_at_exit_or_end_of_input(cli_store):
+    work, store, _ = cli_store
+    chat = run(["chat", "--store", str(store)], cwd=work,
+               stdin="\nWho is Canada's foreign minister?\n   \t\n\nWhat did she say nations must improve?\n"
+                     "exit\nWho is Japan's foreign minister?\n")
+    assert chat.returncode == 0 and "Traceback" not in chat.stderr, chat.stderr
+    assert "Chrystia Freeland" in chat.stdout  # the first question came after a blank line
+    assert "improve the effectiveness of existing sanctions" in chat.stdout  # the conversation survived blank lines
+    assert "you> Who is Japan's" not in chat.stdout  # `exit` ended it
+    assert chat.stdout.count("you> ") == 2
+
+    quit_ = run(["chat", "--store", str(store)], cwd=work, stdin="QUIT\nWho is Canada's foreign minister?\n")
+    assert quit_.returncode == 0 and "you> " not in quit_.stdout
+
+
+def test_chat_help_says_how_it_ends(tmp_path, monkeypatch):
+    code, out, _ = invoke(["chat", "--help"], tmp_path, monkeypatch)
+    assert code == 0
+    text = " ".join(out.split())
+    assert "A blank line is ignored; `exit`, `quit`, Ctrl-D or Ctrl-C ends." in text

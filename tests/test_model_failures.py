@@ -15,6 +15,7 @@ import pytest
 
 from bot.answer import QA
 from bot.models import ModelServerError
+from conftest import model_server_sending
 
 QUESTION = "Who is Canada's foreign minister?"
 GOOD = "Canada's Minister of Foreign Affairs is Chrystia Freeland [1]. "
@@ -90,9 +91,28 @@ def test_malformed_stream_is_one_clear_error(seed_store, embed_model, broken_ser
         list(qa.stream(QUESTION))
 
 
-def test_html_instead_of_a_stream_is_refused_plainly(seed_store, embed_model, broken_server):
-    answer = generator(seed_store, embed_model, f"{broken_server}/html/v1").answer(QUESTION)
-    assert answer.refused and not answer.citations and "502" not in answer.text
+def test_html_instead_of_a_stream_is_one_clear_error(seed_store, embed_model, broken_server):
+    # Not a refusal: the articles were never asked about, the server is broken.
+    qa = generator(seed_store, embed_model, f"{broken_server}/html/v1")
+    with pytest.raises(ModelServerError, match=f"at {broken_server}/html/v1 returned an invalid or empty response"):
+        qa.answer(QUESTION)
+
+
+@pytest.mark.parametrize("body", ['{"not":"what you expect"}', "", "[1, 2]", 'data: {"not": "a chunk"}\n\ndata: [DONE]\n\n'],
+                         ids=["other-json", "empty", "json-list", "stream-of-other-json"])
+def test_a_reply_that_is_not_a_chat_completion_is_an_error_not_a_refusal(seed_store, body):
+    settings, _ = seed_store
+    kind = "text/event-stream" if body.startswith("data:") else "application/json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "OPENAI_"))}
+    with model_server_sending(body, kind) as url:
+        env.update(BOT_ANSWERER="openai-compatible", BOT_LLM_MODEL="m", BOT_LLM_RETRIES="0", BOT_LLM_BASE_URL=url)
+        run = subprocess.run([sys.executable, "-m", "bot.cli", "ask", QUESTION, "--store", str(settings.store)],
+                             env=env, cwd="/", capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in run.stderr + run.stdout, run.stderr[-3000:]
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
+    assert run.returncode == 1 and len(errors) == 1, (run.returncode, run.stderr[-2000:])
+    assert f"error: the model server at {url} returned an invalid or empty response" in errors[0]
+    assert "The articles don't say" not in run.stdout
 
 
 def test_terminal_chat_goes_on_after_a_model_failure(seed_store, broken_server):

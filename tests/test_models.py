@@ -332,3 +332,19 @@ def test_a_sentence_cut_off_by_the_token_limit_is_not_shown(seed_store, embed_mo
     shown += stream.finish(cut_off=True)
     assert "Freeland" in "".join(shown) and not "".join(shown).endswith("Foreign")
     assert stream.cut == "Canada's Foreign"
+
+
+def test_an_unreachable_embedding_server_is_one_line_without_retry_logs(tmp_path):
+    import os
+
+    closed = free_port()  # nothing listens there once the socket is closed
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "OPENAI_"))}
+    env.update(BOT_EMBED="openai-compatible", BOT_EMBED_BASE_URL=f"http://127.0.0.1:{closed}/v1")  # default retries
+    run = subprocess.run([sys.executable, "-m", "bot.cli", "ingest", "--store", str(tmp_path / "store")],
+                         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr[-2000:]
+    assert "Retrying" not in run.stderr and "APIConnectionError" not in run.stderr, run.stderr
+    assert run.stderr.splitlines() == [
+        f"error: cannot reach the model server at http://127.0.0.1:{closed}/v1: is it running, and is the URL "
+        "right (BOT_LLM_BASE_URL / OPENAI_BASE_URL / BOT_EMBED_BASE_URL)?"
+    ]
