@@ -304,40 +304,53 @@ def with_their_words(chosen: list[Sentence], article_sentences, max_sentences: i
     Minister Taro Kono was blunter.") is followed by the next sentence of its article when that one
     gives the words ("He said the North ..."), which shares no name with the question and so
     ranks low on its own."""
-    out: list[Sentence] = []
-    for s in chosen:
-        if len(out) >= max_sentences:
-            break
-        if _holds(out, s.passage.doc_id, s.span):
-            continue
-        out.append(s)
-        if reports_words(s.text) or len(out) >= max_sentences:
-            continue
-        spans = article_sentences(s.passage.doc_id)
-        after = next((sp for sp in spans if sp.start >= s.span.end), None)
-        if after is not None and after.start - s.span.end <= 3 and gives_their_words(after.text) \
-                and not _holds(out, s.passage.doc_id, after):
-            out.append(Sentence(passage=s.passage, span=after, score=s.score))
-    return out
+    def words_after(s: Sentence) -> tuple[str, Span] | None:
+        if reports_words(s.text):
+            return None
+        after = next((sp for sp in article_sentences(s.passage.doc_id) if sp.start >= s.span.end), None)
+        if after is not None and after.start - s.span.end <= 3 and gives_their_words(after.text):
+            return "after", after
+        return None
+
+    return _with_neighbours(chosen, max_sentences, words_after)
 
 
 def with_the_speaker(chosen: list[Sentence], article_sentences, max_sentences: int) -> list[Sentence]:
     """For "Who said ...?": a chosen quote that names its speaker only as "he"/"she" ("'...lives and
     dies by tourism,' he said.") is preceded by the sentence before it in its article when that
     one names a person, who is then the answer."""
+    def speaker_before(s: Sentence) -> tuple[str, Span] | None:
+        if not attributed_to_pronoun(s.text) or names_a_person(s.text):
+            return None
+        before = next((sp for sp in reversed(article_sentences(s.passage.doc_id)) if sp.end <= s.span.start), None)
+        if before is not None and s.span.start - before.end <= 3 and names_a_person(before.text):
+            return "before", before
+        return None
+
+    return _with_neighbours(chosen, max_sentences, speaker_before)
+
+
+def _with_neighbours(chosen: list[Sentence], max_sentences: int, neighbour) -> list[Sentence]:
+    """The chosen sentences in order, each with the article neighbour `neighbour(s)` names
+    (("before" | "after", span) or None) when there is room for both; no sentence twice."""
     out: list[Sentence] = []
+
+    def add(s: Sentence) -> None:
+        if len(out) < max_sentences and not _holds(out, s.passage.doc_id, s.span):
+            out.append(s)
+
     for s in chosen:
         if len(out) >= max_sentences:
             break
         if _holds(out, s.passage.doc_id, s.span):
             continue
-        if len(out) + 1 < max_sentences and attributed_to_pronoun(s.text) and not names_a_person(s.text):
-            spans = article_sentences(s.passage.doc_id)
-            before = next((sp for sp in reversed(spans) if sp.end <= s.span.start), None)
-            if before is not None and s.span.start - before.end <= 3 and names_a_person(before.text) \
-                    and not _holds(out, s.passage.doc_id, before):
-                out.append(Sentence(passage=s.passage, span=before, score=s.score))
-        out.append(s)
+        found = neighbour(s) if len(out) + 1 < max_sentences else None
+        extra = Sentence(passage=s.passage, span=found[1], score=s.score) if found else None
+        if extra is not None and found[0] == "before":
+            add(extra)
+        add(s)
+        if extra is not None and found[0] == "after":
+            add(extra)
     return out
 
 

@@ -124,8 +124,8 @@ def score_sentences(
         follows = previous is not None and previous.passage.doc_id == s.passage.doc_id and \
             0 <= s.span.start - previous.span.end <= 3
         window = f"{previous.text} {s.text}" if follows else s.text
-        s.score = s.overlap + weighted_coverage(info.term_set, set(content_terms(window)), idf) + 0.5 * coverage(ctx_terms, s.text) \
-            + 0.1 / s.passage.rank
+        rare_share = weighted_coverage(info.term_set, set(content_terms(window)), idf)
+        s.score = s.overlap + rare_share + 0.5 * coverage(ctx_terms, s.text) + 0.1 / s.passage.rank
         previous = s
     shortlist = sorted(sentences, key=lambda s: -s.score)[:MAX_CANDIDATES]
     article_rank: dict[str, int] = {}
