@@ -37,7 +37,6 @@ HEADLINE_YIELDS_TO = 0.5  # share of the gate's bar a statement needs to answer 
 # second sentence nearly as likely adds the answer more often than a wrong citation (DECISIONS.md 5).
 EXTRA_SENTENCE_SHARE = 0.9
 REPEAT_YIELDS_TO = 0.5  # share of the likeliest repeat a fresh sentence needs to go first in a follow-up
-EVAL_DEPTH = 10  # chunks retrieved at least, so article-level Hits@10 can be measured
 _FOLLOW_UP = re.compile(
     r"\b(he|she|they|it|its|his|her|hers|their|them|him|this|that|these|those|there|then|the same|"
     r"next|else|other|another|also)\b",
@@ -190,7 +189,7 @@ class QA:
             from bot.generate import condense_query
 
             query = condense_query(self, question, history, fallback=query)
-        nodes = self.retriever.retrieve(query, top_k=max(k, EVAL_DEPTH), as_of=as_of)
+        nodes = self.retriever.retrieve(query, as_of=as_of)
         retrieved_ms = (time.perf_counter() - started) * 1000
         passages = passages_from(nodes)
         answer_passages = passages[:k]

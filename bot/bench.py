@@ -108,7 +108,7 @@ def run_bench(
         retrieve_ms, answer_ms = [], []
         for q in asked:
             t0 = time.perf_counter()
-            qa.retriever.retrieve(retrieval_query(q.question, q.history), top_k=settings.top_k, **as_of(q))
+            qa.retriever.retrieve(retrieval_query(q.question, q.history), **as_of(q))
             retrieve_ms.append((time.perf_counter() - t0) * 1000)
             t0 = time.perf_counter()
             try:

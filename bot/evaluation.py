@@ -316,7 +316,7 @@ def _li_default_retriever(settings: Settings, corpus: list[Path], embed_model, q
             embed_model=embed_model, transformations=[splitter], show_progress=not quiet,
         )
         marker.write_text(stamp)
-    return index.as_retriever(similarity_top_k=10), len(docs)
+    return index.as_retriever(similarity_top_k=settings.retrieval_depth), len(docs)
 
 
 def run_baselines(qa, questions: list[EvalQuestion], settings: Settings, corpus: list[Path], aliases: AliasMap,
@@ -325,7 +325,9 @@ def run_baselines(qa, questions: list[EvalQuestion], settings: Settings, corpus:
     from bot.lexical import load_bm25
 
     systems = {}
-    bm25 = load_bm25(qa.store.folder, 10)
+    # Every system is asked for as many chunks as the bot's retrievers (BOT_RETRIEVAL_DEPTH) and
+    # measured on the first ten distinct articles of them: ten chunks gave the baselines 3-10 articles.
+    bm25 = load_bm25(qa.store.folder, settings.retrieval_depth)
     if bm25 is not None:
         systems["bm25"] = ("BM25 alone (LlamaIndex BM25Retriever, same chunks)", bm25)
     else:
@@ -345,7 +347,7 @@ def run_baselines(qa, questions: list[EvalQuestion], settings: Settings, corpus:
         pairs = []
         with _progress(quiet, key) as bar:
             for q in bar.track(answerable, description=key):
-                nodes = retriever.retrieve(retrieval_query(q.question, q.history))[:10]
+                nodes = retriever.retrieve(retrieval_query(q.question, q.history))
                 pairs.append((aliases.canonical(_sources_of(nodes)), q.known_sources))
         results[key] = {"name": name, **retrieval_metrics(pairs)}
     return results

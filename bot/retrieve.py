@@ -104,14 +104,13 @@ class Retriever:
         days = [parse_day(d.metadata.get("date")) for d in self.store.docstore.docs.values()]
         return max((d for d in days if d), default=None)
 
-    def retrieve(self, query: str, top_k: int | None = None, as_of: object = None) -> list[NodeWithScore]:
+    def retrieve(self, query: str, as_of: object = None) -> list[NodeWithScore]:
         """Chunks for `query`. Hybrid: ranked by article, at most `PER_ARTICLE` chunks each, deep
         enough for ten articles. `as_of` is the question's date (default: the newest article's)."""
-        k = top_k or self.settings.top_k
         retriever = self._current()
         hits = retriever.retrieve(query)
-        if self.settings.retriever != "hybrid":
-            return hits[:k]
+        if self.settings.retriever != "hybrid":  # every chunk it found, as hybrid gives: evaluation counts
+            return hits                          # the first ten articles of each; the answer reads top_k
         return rank_by_article(
             hits, as_of=parse_day(as_of) or self._newest, recency_weight=self.settings.recency_weight,
             recency_days=self.settings.recency_days,

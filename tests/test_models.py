@@ -210,7 +210,7 @@ def test_invented_sentences_are_dropped_while_streaming(seed_store, embed_model)
     qa = QA(settings, store, embed_model)
     from bot.evidence import passages_from
 
-    passages = passages_from(qa.retriever.retrieve(QUESTION, top_k=4))
+    passages = passages_from(qa.retriever.retrieve(QUESTION)[:4])
     reply = ("Canada's Foreign Minister Chrystia Freeland co-hosted the meeting. [1] "
              "Freeland was born on the Moon in 1850 [2]. The meeting served pancakes to every diplomat [1].")
     refusal = "The articles don't say: I found nothing in the corpus that answers this question."
@@ -326,7 +326,7 @@ def test_a_sentence_cut_off_by_the_token_limit_is_not_shown(seed_store, embed_mo
     settings, store = seed_store
     from bot.evidence import passages_from
 
-    passages = passages_from(QA(settings, store, embed_model).retriever.retrieve(QUESTION, top_k=4))
+    passages = passages_from(QA(settings, store, embed_model).retriever.retrieve(QUESTION)[:4])
     stream = VerifiedStream(Verifier(embed_model), passages, "The articles don't say.")
     shown = stream.feed("Canada's Foreign Minister Chrystia Freeland co-hosted the meeting [1]. Canada's Foreign")
     shown += stream.finish(cut_off=True)

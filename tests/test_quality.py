@@ -65,6 +65,27 @@ def test_hybrid_retrieval_on_the_seed_store_is_a_query_fusion_of_dense_and_bm25(
 
 
 # --- the BM25 one-character-token fix
+@pytest.mark.parametrize("retriever", ["hybrid", "bm25", "dense"])
+def test_every_retriever_returns_enough_chunks_for_ten_articles(tmp_path, embed_model, retriever):
+    # Hits@10 counts the first ten distinct articles: a retriever that handed back only top_k (8)
+    # chunks gave bm25 and dense fewer articles to hit than hybrid.
+    from conftest import make_settings
+
+    from bot.ingest import ingest
+    from bot.retrieve import Retriever, article_of
+    from bot.store import open_store
+
+    folder = tmp_path / "news"
+    folder.mkdir()
+    for n in range(14):
+        (folder / f"harbour-{n}.txt").write_text(f"The harbour of Port Quillon reopened, report {n} says.\n", encoding="utf-8")
+    settings = make_settings(tmp_path / "store", retriever=retriever)
+    store = open_store(settings, embed_model, writable=True)
+    ingest(store, [folder], embed_model)
+    hits = Retriever(store, embed_model, settings).retrieve("When did the harbour of Port Quillon reopen?")
+    assert len({article_of(h) for h in hits}) >= 10
+
+
 def test_bm25_matches_one_character_tokens():
     nodes = [
         TextNode(id_="x", text="The team won the final by three goals."),

@@ -143,7 +143,7 @@ def test_works_on_retrieved_passages(verifier, qa):
     """Passages built by bot.evidence.passages_from from real retrieved nodes."""
     from bot.evidence import passages_from
 
-    nodes = qa.retriever.retrieve("What did Tillerson urge China and Russia to do?", top_k=5)
+    nodes = qa.retriever.retrieve("What did Tillerson urge China and Russia to do?")[:5]
     retrieved = passages_from(nodes)
     verified = verifier.verify(f"{URGE} [1]. Sydney is the capital of Australia [2].", retrieved)
     assert URGE in verified.text and "Sydney" not in verified.text
