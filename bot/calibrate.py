@@ -32,15 +32,24 @@ class Group:
     y: np.ndarray
 
 
-def collect(qa, questions, progress=None) -> list[Group]:
+def collect(qa, questions, progress=None, warn=print) -> list[Group]:
+    """Each question's candidate sentences with their features and whether they hold the answer; a
+    question the bot would not take ("Where was it?" without its history, one over the length limit)
+    is skipped with a warning naming it, as `bot eval` skips it."""
     from bot.answer import check_question
+    from bot.answer_types import QuestionError
     from bot.evaluation import as_of
 
     groups = []
     for q in questions:
         if q.answerable and not q.must_contain:
             continue  # no way to tell an answer sentence
-        ev = qa.evidence(check_question(q.question, qa.settings.max_question_chars), q.history, **as_of(q))
+        try:
+            question = check_question(q.question, qa.settings.max_question_chars, follow_up=bool(q.history))
+        except QuestionError as err:
+            warn(f"{q.id}: skipped, {err}")
+            continue
+        ev = qa.evidence(question, q.history, **as_of(q))
         rows = [s for s in ev.scored if s.features]
         X = np.array([s.features for s in rows], dtype=float).reshape(len(rows), len(FEATURES))
         y = np.array([1.0 if q.answerable and answer_matches(s.text, q.must_contain) else 0.0 for s in rows])
@@ -124,6 +133,10 @@ def tradeoff(groups: list[Group], model: AnswerModel, sentences: int = 2) -> lis
     return rows
 
 
+IN_SAMPLE = ("Measured on the same questions the weights were fitted on (in sample): `bot eval` with these "
+             "weights on other questions will refuse and answer somewhat worse than the table says.")
+
+
 def curve_table(rows: list[dict]) -> str:
     fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
     lines = ["| gate threshold | refusal (unanswerable) | false refusal (answerable) | accuracy |", "|---:|---:|---:|---:|"]
@@ -138,5 +151,6 @@ def write(model: AnswerModel, tables: list[tuple[str, list[dict]]], out_dir: Pat
     path = out_dir / "answer-model.json"
     path.write_text(json.dumps(model.to_json(), indent=2) + "\n", encoding="utf-8")
     text = "\n\n".join(f"{name}\n\n{curve_table(rows)}" for name, rows in tables)
+    text += "\n\n" + IN_SAMPLE
     (out_dir / "tradeoff.md").write_text(text + "\n", encoding="utf-8")
     return path

@@ -319,7 +319,7 @@ def calibrate_command(
     from rich.progress import track
 
     from bot.answer import QA
-    from bot.calibrate import collect, curve_table, fit, tradeoff, write
+    from bot.calibrate import IN_SAMPLE, collect, curve_table, fit, tradeoff, write
     from bot.evaluation import EVAL_RUNS, read_questions
 
     stores = list(stores or [])
@@ -334,7 +334,8 @@ def calibrate_command(
         for w in warnings:
             console.print(f"[yellow]warning:[/] {w}", highlight=False)
         qa = QA(settings)
-        found = collect(qa, track(qs, description=f"features of {path.name}", console=console, transient=True))
+        found = collect(qa, track(qs, description=f"features of {path.name}", console=console, transient=True),
+                        warn=lambda w: console.print(f"warning: {w}", style="yellow", markup=False, highlight=False))
         per_file.append((path, found))
         groups += found
     if not any(g.y.any() for g in groups):
@@ -347,6 +348,7 @@ def calibrate_command(
     path = write(model, tables, Path(target))
     for name, rows in tables:
         out.print(f"\n{name}\n\n{curve_table(rows)}", highlight=False, markup=False)
+    out.print(f"\n{IN_SAMPLE}", highlight=False, markup=False)
     console.print(f"weights: {path} (use them with BOT_ANSWER_MODEL={path}; pick BOT_MIN_ANSWER_PROBABILITY from the table)",
                   style="dim", highlight=False)
 

@@ -254,6 +254,24 @@ def test_calibrate_fits_weights_that_find_the_answer_sentences(qa, tmp_path):
     path = write(model, [("seed", rows)], tmp_path / "cal")
     assert AnswerModel.load(path) == model
     assert "| gate threshold" in (tmp_path / "cal" / "tradeoff.md").read_text()
+    assert "in sample" in (tmp_path / "cal" / "tradeoff.md").read_text()
+
+
+def test_calibrate_takes_follow_ups_with_their_history_and_skips_what_the_bot_would_not_take(qa, tmp_path):
+    from bot.calibrate import collect
+    from bot.evaluation import read_questions
+
+    path = tmp_path / "q.jsonl"
+    path.write_text("\n".join(json.dumps(q) for q in [
+        {"id": "f1", "question": "Where was it?", "answerable": True, "must_contain": ["Vancouver"],
+         "history": [["Which city hosted the foreign ministers' meeting?", "Vancouver."]]},
+        {"id": "long", "question": "Where " + "was it " * 2000 + "?", "answerable": True, "must_contain": ["x"]},
+    ]) + "\n", encoding="utf-8")
+    questions, _ = read_questions(path)
+    warnings: list[str] = []
+    groups = collect(qa, questions, warn=warnings.append)
+    assert [g.question_id for g in groups] == ["f1"]  # it stopped the whole run with no name before
+    assert len(warnings) == 1 and warnings[0].startswith("long: skipped")
 
 
 def test_cli_calibrate_and_a_broken_answer_model_file_give_one_line_errors(seed_store, tmp_path, monkeypatch):
