@@ -14,6 +14,7 @@ import resource
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -57,11 +58,12 @@ def _table(n: dict) -> str:
 def run_bench(
     settings: Settings, corpus: Path | None = None, questions: Path | None = None,
     store: Path | None = None, out: Path | None = None, quiet: bool = False,
-    embed_sample: int = 0, limit: int = 0,
+    embed_sample: int = 0, limit: int = 0, warn: Callable[[str], None] = print,
 ) -> BenchResult:
     from llama_index.core.schema import MetadataMode
 
-    from bot.answer import QA, retrieval_query
+    from bot.answer import QA, check_question, retrieval_query
+    from bot.answer_types import QuestionError
     from bot.cli import run_ingest
     from bot.evaluation import EvalError, as_of, read_questions
     from bot.lexical import all_chunks
@@ -72,9 +74,19 @@ def run_bench(
         raise BenchError(f"no corpus at {corpus}")
     questions = Path(questions or PROJECT_DIR / "corpus" / "questions.jsonl")
     try:
-        asked, _ = read_questions(questions)
+        read, warnings = read_questions(questions)
     except EvalError as err:
         raise BenchError(str(err)) from None
+    asked = []
+    for q in read:  # only questions the bot takes are timed; the others are named, not dropped in silence
+        try:
+            check_question(q.question, settings.max_question_chars, follow_up=bool(q.history))
+        except QuestionError as err:
+            warnings.append(f"{q.id}: not timed, {err}")
+            continue
+        asked.append(q)
+    for warning in warnings:
+        warn(warning)
     if not asked:
         raise BenchError(f"{questions} has no usable questions")
     if limit:
@@ -104,17 +116,14 @@ def run_bench(
             embed_model.get_text_embedding_batch(texts[i : i + batch])
         embed_s = time.perf_counter() - t0
 
-        qa.answer(asked[0].question)  # warm-up: loads BM25 and builds the retrievers, not counted
+        qa.answer(asked[0].question, asked[0].history)  # warm-up: loads BM25 and builds the retrievers, not counted
         retrieve_ms, answer_ms = [], []
         for q in asked:
             t0 = time.perf_counter()
             qa.retriever.retrieve(retrieval_query(q.question, q.history), **as_of(q))
             retrieve_ms.append((time.perf_counter() - t0) * 1000)
             t0 = time.perf_counter()
-            try:
-                qa.answer(q.question, q.history, **as_of(q))
-            except Exception:  # a question the bot rejects is not timed
-                continue
+            qa.answer(q.question, q.history, **as_of(q))
             answer_ms.append((time.perf_counter() - t0) * 1000)
     finally:
         if temporary:

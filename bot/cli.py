@@ -369,7 +369,8 @@ def bench_command(
     settings = settings_for(None)
     try:
         result = run_bench(settings, corpus=corpus, questions=questions, store=store, out=out_file,
-                           embed_sample=embed_sample, limit=limit)
+                           embed_sample=embed_sample, limit=limit,
+                           warn=lambda w: console.print(f"warning: {w}", style="yellow", markup=False, highlight=False))
     except BenchError as err:
         fail(str(err))
     out.print(result.table, highlight=False, markup=False)
