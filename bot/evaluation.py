@@ -45,6 +45,17 @@ class EvalQuestion:
     known_sources: list[str] = field(default_factory=list)  # article ids found in the store
 
 
+def parse_answerable(value) -> bool | None:
+    """true/false, the strings "true"/"false" in any case, or 1/0; None for anything else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
 def read_questions(path: Path) -> tuple[list[EvalQuestion], list[str]]:
     """Questions of a JSONL file, and a warning for every line that is wrong (named by line number)."""
     path = Path(path)
@@ -73,16 +84,17 @@ def read_questions(path: Path) -> tuple[list[EvalQuestion], list[str]]:
         if not isinstance(text, str) or not text.strip():
             warnings.append(f"{where}: skipped, the field 'question' is missing or empty")
             continue
+        answerable = parse_answerable(record.get("answerable", True))
+        if answerable is None:
+            warnings.append(f"{where}: skipped, 'answerable' should be true or false (or 1/0), "
+                            f"not {json.dumps(record.get('answerable'), ensure_ascii=False)}")
+            continue
         qid = str(record.get("id") or f"line-{number}")
         if qid in seen_ids:
             warnings.append(f"{where}: duplicate id '{qid}'; evaluated as '{qid}@{number}'")
             qid = f"{qid}@{number}"
         seen_ids.add(qid)
         q = EvalQuestion(line=number, id=qid, question=text, reference=str(record.get("answer") or ""))
-        answerable = record.get("answerable", True)
-        if not isinstance(answerable, bool):
-            warnings.append(f"{where}: 'answerable' should be true or false; taken as true")
-            answerable = True
         q.answerable = answerable
         patterns = record.get("must_contain") or []
         if isinstance(patterns, str):
