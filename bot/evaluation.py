@@ -191,6 +191,34 @@ class EvalRun:
         return [d for d in self.comparison if d.worse]
 
 
+RUN_FILES = ("summary.json", "results.jsonl")
+
+
+def check_out_dir(out: Path) -> None:
+    """An EvalError, before anything is loaded, when `--out` cannot take this run's files."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise EvalError(f"--out {out} is a file, not a folder: choose a folder for the run's files")
+    for parent in out.parents:  # the first existing folder above it must be a folder, not a file
+        if parent.exists():
+            if not parent.is_dir():
+                raise EvalError(f"--out {out} cannot be created: {parent} is a file, not a folder")
+            break
+    held = [name for name in RUN_FILES if (out / name).exists()]
+    if held:
+        raise EvalError(f"--out {out} already holds a run ({', '.join(held)}): choose another folder or remove it")
+
+
+def fresh_run_dir(started: datetime) -> Path:
+    """eval-runs/<UTC time>/, with a suffix when a run of the same second is already there."""
+    base = EVAL_RUNS / started.strftime("%Y%m%d-%H%M%S")
+    folder, n = base, 1
+    while folder.exists():
+        n += 1
+        folder = base.with_name(f"{base.name}-{n}")
+    return folder
+
+
 def load_baseline(path: Path) -> dict:
     path = Path(path)
     if path.is_dir():
@@ -394,6 +422,8 @@ def run_eval(
         warn(w)
     if not questions:
         raise EvalError(f"{questions_path} has no usable questions (see the warnings above)")
+    if out:
+        check_out_dir(Path(out))
     baseline_summary = load_baseline(baseline) if baseline else None
     evaluator = _judge(settings) if judge else None
 
@@ -421,7 +451,7 @@ def run_eval(
         q.known_sources = aliases.canonical(q.sources)
 
     started, commit = datetime.now(timezone.utc), git_commit()
-    out_dir = Path(out) if out else EVAL_RUNS / started.strftime("%Y%m%d-%H%M%S")
+    out_dir = Path(out) if out else fresh_run_dir(started)
     out_dir.mkdir(parents=True, exist_ok=True)
     outcomes: list[Outcome] = []
     judge_scores: list[float] = []

@@ -34,3 +34,31 @@ def test_answerable_strings_and_numbers_are_booleans_and_other_values_skip_the_l
         "q.jsonl:9: skipped, 'answerable' should be true or false (or 1/0), not 2",
         "q.jsonl:10: skipped, 'answerable' should be true or false (or 1/0), not \"no\"",
     ]
+
+
+def test_out_refuses_a_folder_holding_a_run_and_a_file(tmp_path):
+    run_dir = tmp_path / "RUN"
+    run_dir.mkdir()
+    files = {"results.jsonl": '{"id": "old"}\n', "summary.json": '{"n_questions": 1}\n', "table.md": "old\n"}
+    for name, text in files.items():
+        (run_dir / name).write_text(text)
+    questions = write_lines(tmp_path / "q.jsonl", [json.dumps({"id": "g1", "question": "Who is Japan's foreign minister?"})])
+    runner = CliRunner()
+    args = ["eval", str(questions), "--corpus", str(CORPUS), "--store", str(tmp_path / "store")]
+    same = runner.invoke(app, args + ["--out", str(run_dir), "--baseline", str(run_dir)])
+    assert same.exit_code == 1
+    assert f"error: --out {run_dir} already holds a run (summary.json, results.jsonl): choose another folder or remove it" in same.output
+    assert "Traceback" not in same.output
+    assert {name: (run_dir / name).read_text() for name in files} == files  # nothing overwritten
+    assert not (tmp_path / "store").exists()  # refused before any ingest
+
+    a_file = tmp_path / "a-file"
+    a_file.write_text("mine\n")
+    for out in (a_file, a_file / "sub"):
+        result = runner.invoke(app, args + ["--out", str(out)])
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert [line for line in result.output.splitlines() if line.startswith("error:")] == [
+            f"error: --out {out} is a file, not a folder: choose a folder for the run's files" if out == a_file
+            else f"error: --out {out} cannot be created: {a_file} is a file, not a folder"
+        ]
+    assert a_file.read_text() == "mine\n" and not (tmp_path / "store").exists()
