@@ -62,3 +62,21 @@ def test_out_refuses_a_folder_holding_a_run_and_a_file(tmp_path):
             else f"error: --out {out} cannot be created: {a_file} is a file, not a folder"
         ]
     assert a_file.read_text() == "mine\n" and not (tmp_path / "store").exists()
+
+
+def test_warnings_show_square_brackets_as_written(tmp_path):
+    questions = write_lines(tmp_path / "q.jsonl", [
+        json.dumps({"id": "g1", "question": "Who is Japan's foreign minister?", "must_contain": ["kono", "[/]("]}),
+        json.dumps({"id": "g2", "question": "Who is Japan's foreign minister?", "history": "[user, assistant]"}),
+        json.dumps({"id": "g3", "question": "Who is Japan's foreign minister?", "sources": ["[bold red]2744e23e67af"]}),
+    ])
+    out = tmp_path / "[red]out"
+    result = CliRunner().invoke(app, ["eval", str(questions), "--corpus", str(CORPUS), "--store", str(tmp_path / "store"),
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output and "MarkupError" not in result.output
+    assert "warning: q.jsonl:1: must_contain pattern '[/](' is not a valid regex" in result.output
+    assert "warning: q.jsonl:2: 'history' should be a list of [user, assistant] pairs; asked without it" in result.output
+    assert "warning: q.jsonl:3: unknown source '[bold red]2744e23e67af' (not in the corpus)" in result.output
+    assert f"results: {out}/" in result.output
+    assert (out / "table.md").exists()
