@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from bot.config import PROJECT_DIR, Settings
-from bot.metrics import AliasMap, Difference, Outcome, answer_matches, compare, first_relevant_rank, retrieval_metrics, summarize
+from bot.metrics import COMPARED, AliasMap, Difference, Outcome, answer_matches, compare, first_relevant_rank, retrieval_metrics, summarize
 
 EVAL_RUNS = PROJECT_DIR / "eval-runs"
 EVAL_STORES = PROJECT_DIR / "data" / "eval-stores"
@@ -234,6 +234,43 @@ def load_baseline(path: Path) -> dict:
     return data
 
 
+def baseline_file(path: Path) -> Path:
+    path = Path(path)
+    return path / "summary.json" if path.is_dir() else path
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def drop_non_numeric(baseline: dict, name: str) -> list[str]:
+    """Blank out (None) the baseline's metrics that are not numbers; a warning for each."""
+    warnings = []
+    for metric in COMPARED:
+        value = baseline.get(metric)
+        if value is not None and not _is_number(value):
+            warnings.append(f"the baseline {name}: {metric} is {json.dumps(value, ensure_ascii=False)}, "
+                            "not a number; not compared")
+            baseline[metric] = None
+    return warnings
+
+
+def comparability(summary: dict, baseline: dict, name: str) -> str | None:
+    """A warning naming what differs between this run and the baseline's (questions file, counts), if any."""
+    this, other = summary.get("run") or {}, baseline.get("run") if isinstance(baseline.get("run"), dict) else {}
+    differences = []
+    if other.get("questions_file") and other["questions_file"] != this.get("questions_file"):
+        differences.append(f"questions file {other['questions_file']} (this run: {this.get('questions_file')})")
+    if baseline.get("n_questions") != summary.get("n_questions"):
+        differences.append(f"{baseline.get('n_questions')} questions (this run: {summary.get('n_questions')})")
+    if other.get("articles") is not None and other["articles"] != this.get("articles"):
+        differences.append(f"{other['articles']} articles (this run: {this.get('articles')})")
+    if not differences:
+        return None
+    return (f"the baseline {name} is not a run of the same questions on the same articles: it has "
+            + "; ".join(differences) + ". The comparison below compares different things")
+
+
 def _judge(settings: Settings):
     """LlamaIndex's CorrectnessEvaluator on the configured generator, or an EvalError saying why not."""
     if settings.answerer == "extractive":
@@ -261,6 +298,8 @@ def _articles(store) -> AliasMap:
 def _fmt(value, metric: str = "") -> str:
     if value is None:
         return "n/a"
+    if not _is_number(value):
+        return str(value)
     if metric.startswith("latency") or isinstance(value, int):
         return f"{value:,.0f}" if metric.startswith("latency") else str(value)
     return f"{value:.3f}"
@@ -425,6 +464,10 @@ def run_eval(
     if out:
         check_out_dir(Path(out))
     baseline_summary = load_baseline(baseline) if baseline else None
+    if baseline_summary is not None:
+        for w in drop_non_numeric(baseline_summary, str(baseline_file(baseline))):
+            warnings.append(w)
+            warn(w)
     evaluator = _judge(settings) if judge else None
 
     corpus = [Path(p) for p in (corpus or [settings.corpus])]
@@ -517,6 +560,12 @@ def run_eval(
         "articles": len(aliases),
         "warnings": warnings,
     }
+    if baseline_summary:
+        summary["baseline"] = {"summary": str(baseline_file(baseline).resolve()), "tolerance": tolerance}
+        differs = comparability(summary, baseline_summary, str(baseline_file(baseline)))
+        if differs:
+            warnings.append(differs)
+            warn(differs)
     comparison = compare(summary, baseline_summary, tolerance) if baseline_summary else []
     if comparison:
         summary["baseline_diff"] = {d.metric: d.diff for d in comparison}

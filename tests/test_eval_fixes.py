@@ -80,3 +80,53 @@ def test_warnings_show_square_brackets_as_written(tmp_path):
     assert "warning: q.jsonl:3: unknown source '[bold red]2744e23e67af' (not in the corpus)" in result.output
     assert f"results: {out}/" in result.output
     assert (out / "table.md").exists()
+
+
+def first_run(tmp_path: Path) -> tuple[list[str], Path]:
+    questions = write_lines(tmp_path / "q.jsonl", [
+        json.dumps({"id": "g1", "question": "Who is Japan's foreign minister?", "must_contain": ["kono"],
+                    "sources": [NZ]}),
+        json.dumps({"id": "g2", "question": "Who is the Prime Minister of Canada?", "answerable": False}),
+    ])
+    args = ["eval", str(questions), "--corpus", str(CORPUS), "--store", str(tmp_path / "store")]
+    first = CliRunner().invoke(app, args + ["--out", str(tmp_path / "a")])
+    assert first.exit_code == 0, first.output
+    return args, tmp_path / "a"
+
+
+def test_a_non_numeric_baseline_metric_is_skipped_with_a_warning(tmp_path):
+    args, a = first_run(tmp_path)
+    prev = dict(json.loads((a / "summary.json").read_text()), accuracy="high")
+    (tmp_path / "prev.json").write_text(json.dumps(prev))
+    result = CliRunner().invoke(app, args + ["--out", str(tmp_path / "b"), "--baseline", str(tmp_path / "prev.json")])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert f'warning: the baseline {tmp_path / "prev.json"}: accuracy is "high", not a number; not compared' in result.output
+    table = (tmp_path / "b" / "table.md").read_text()
+    assert "| accuracy | 1.000" in table and "| n/a | n/a |" in table
+    assert "| hits_at_1" not in table and "| Hits@1 |" in table
+
+
+def test_a_baseline_of_other_questions_or_articles_is_named_and_recorded(tmp_path):
+    args, a = first_run(tmp_path)
+    prev = json.loads((a / "summary.json").read_text())
+    prev["n_questions"] = 55
+    prev["run"] = dict(prev["run"], questions_file="/elsewhere/questions.jsonl", articles=40)
+    (tmp_path / "prev").mkdir()
+    (tmp_path / "prev" / "summary.json").write_text(json.dumps(prev))
+    result = CliRunner().invoke(app, args + ["--out", str(tmp_path / "b"), "--baseline", str(tmp_path / "prev"),
+                                             "--tolerance", "0.05"])
+    assert result.exit_code == 0, result.output
+    warning = [line for line in result.output.splitlines() if "is not a run of the same questions" in line]
+    assert warning == [
+        f"warning: the baseline {tmp_path / 'prev' / 'summary.json'} is not a run of the same questions on the same "
+        f"articles: it has questions file /elsewhere/questions.jsonl (this run: {(tmp_path / 'q.jsonl').resolve()}); "
+        "55 questions (this run: 2); 40 articles (this run: 2). The comparison below compares different things"
+    ]
+    assert "| metric | value | baseline | diff |" in result.output  # the comparison is kept
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summary["baseline"] == {"summary": str((tmp_path / "prev" / "summary.json").resolve()), "tolerance": 0.05}
+    assert warning[0].removeprefix("warning: ") in summary["run"]["warnings"]
+
+    same = CliRunner().invoke(app, args + ["--out", str(tmp_path / "c"), "--baseline", str(a)])
+    assert same.exit_code == 0 and "not a run of the same" not in same.output
