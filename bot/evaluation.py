@@ -470,6 +470,7 @@ def run_eval(
             warn(w)
     evaluator = _judge(settings) if judge else None
 
+    corpus_known = bool(corpus) or ingest  # else the store holds whatever was ingested into it earlier
     corpus = [Path(p) for p in (corpus or [settings.corpus])]
     for p in corpus:
         if not p.exists():
@@ -555,7 +556,7 @@ def run_eval(
         "date": started.isoformat(timespec="seconds"),
         "commit": commit,
         "questions_file": str(Path(questions_path).resolve()),
-        "corpus": [str(p.resolve()) for p in corpus],
+        "corpus": [str(p.resolve()) for p in corpus] if corpus_known else None,
         "store": str(settings.store),
         "articles": len(aliases),
         "warnings": warnings,

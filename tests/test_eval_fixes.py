@@ -130,3 +130,14 @@ def test_a_baseline_of_other_questions_or_articles_is_named_and_recorded(tmp_pat
 
     same = CliRunner().invoke(app, args + ["--out", str(tmp_path / "c"), "--baseline", str(a)])
     assert same.exit_code == 0 and "not a run of the same" not in same.output
+
+
+def test_a_store_evaluated_as_it_is_records_no_corpus(tmp_path):
+    args, a = first_run(tmp_path)
+    assert json.loads((a / "summary.json").read_text())["run"]["corpus"] == [str(CORPUS.resolve())]
+    store = tmp_path / "store"
+    result = CliRunner().invoke(app, ["eval", str(tmp_path / "q.jsonl"), "--store", str(store), "--no-ingest",
+                                      "--out", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    run = json.loads((tmp_path / "b" / "summary.json").read_text())["run"]
+    assert run["corpus"] is None and run["store"] == str(store) and run["articles"] == 2
