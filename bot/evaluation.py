@@ -312,8 +312,28 @@ def _fmt_diff(d: Difference) -> str:
     return text + (" worse" if d.worse else "")
 
 
+# The count each rate is over; a share of questions shows "(hits/over)", a mean "(n=over)".
+OVER = {
+    "hits_at_1": "n_retrieval", "hits_at_5": "n_retrieval", "hits_at_10": "n_retrieval", "mrr_at_10": "n_retrieval",
+    "accuracy": "n_accuracy", "judge_pass_rate": "n_judged", "citation_precision": "n_citation_precision",
+    "citation_recall": "n_citation_recall", "refusal_rate": "n_unanswerable", "false_refusal_rate": "n_answerable",
+}
+MEANS = ("mrr_at_10", "citation_precision")
+
+
+def _fmt_over(summary: dict, key: str) -> str:
+    text = _fmt(summary[key], key)
+    over = summary.get(OVER.get(key, ""))
+    if not _is_number(summary[key]) or not isinstance(over, int) or isinstance(over, bool):
+        return text
+    if key in MEANS:
+        return f"{text} (n={over})"
+    return f"{text} ({round(summary[key] * over)}/{over})"
+
+
 TABLE_ROWS = [
-    ("n_questions", "questions"), ("n_answerable", "answerable"), ("hits_at_1", "Hits@1"),
+    ("n_questions", "questions"), ("n_skipped", "skipped (rejected by the bot)"), ("n_answerable", "answerable"),
+    ("hits_at_1", "Hits@1"),
     ("hits_at_5", "Hits@5"), ("hits_at_10", "Hits@10"), ("mrr_at_10", "MRR@10"), ("accuracy", "accuracy"),
     ("judge_pass_rate", "LLM-judged correct"), ("citation_precision", "citation precision"),
     ("citation_recall", "citation recall"), ("refusal_rate", "refusal rate (unanswerable)"),
@@ -328,7 +348,7 @@ def markdown_table(summary: dict, comparison: list[Difference] | None = None) ->
     for key, label in TABLE_ROWS:
         if key not in summary:
             continue
-        row = f"| {label} | {_fmt(summary[key], key)} |"
+        row = f"| {label} | {_fmt_over(summary, key)} |"
         if diffs:
             d = diffs.get(key)
             row += f" {_fmt(d.baseline, key)} | {_fmt_diff(d)} |" if d else " | |"
@@ -500,13 +520,15 @@ def run_eval(
     outcomes: list[Outcome] = []
     judge_scores: list[float] = []
     judge_passes: list[float] = []
+    skipped: list[str] = []  # ids of the questions the bot rejects (too long, no words)
     with (out_dir / "results.jsonl").open("w", encoding="utf-8") as fh, _progress(quiet, "eval") as bar:
         for q in bar.track(questions, description="eval"):
             t0 = time.perf_counter()
             try:
                 answer = qa.answer(q.question, q.history, **as_of(q))
             except QuestionError as err:
-                w = f"{Path(questions_path).name}:{q.line}: skipped, the bot rejects the question: {err}"
+                w = f"{Path(questions_path).name}:{q.line}: question '{q.id}' skipped, the bot rejects it: {err}"
+                skipped.append(q.id)
                 warnings.append(w)
                 warn(w)
                 continue
@@ -519,7 +541,12 @@ def run_eval(
                 refused=answer.refused, matched=matched, latency_ms=latency,
             )
             outcomes.append(outcome)
-            correct = (not answer.refused and bool(matched)) if q.answerable else answer.refused
+            if not q.answerable:
+                correct = answer.refused  # counted by the refusal rate
+            elif matched is None:
+                correct = None  # no must_contain pattern: accuracy does not count it
+            else:
+                correct = not answer.refused and matched
             row = {
                 "id": q.id, "question": q.question, "answer": answer.text, "refused": answer.refused,
                 "citations": [c.public() for c in answer.citations], "retrieved": answer.retrieved,
@@ -541,9 +568,11 @@ def run_eval(
         raise EvalError("no question could be evaluated (see the warnings above)")
 
     summary = summarize(outcomes)
+    summary["n_skipped"] = len(skipped)
     if evaluator is not None:
         summary["judge_score"] = sum(judge_scores) / len(judge_scores) if judge_scores else None
         summary["judge_pass_rate"] = sum(judge_passes) / len(judge_passes) if judge_passes else None
+        summary["n_judged"] = len(judge_passes)
     summary["settings"] = settings_summary(settings, qa.embed_model)
     if baselines:
         def warn_and_record(message: str) -> None:

@@ -141,3 +141,32 @@ def test_a_store_evaluated_as_it_is_records_no_corpus(tmp_path):
     assert result.exit_code == 0, result.output
     run = json.loads((tmp_path / "b" / "summary.json").read_text())["run"]
     assert run["corpus"] is None and run["store"] == str(store) and run["articles"] == 2
+
+
+def test_rates_show_what_they_are_over_and_rejected_questions_are_counted(tmp_path):
+    questions = write_lines(tmp_path / "q.jsonl", [
+        json.dumps({"id": "g1", "question": "Who is Japan's foreign minister?", "must_contain": ["kono"], "sources": [NZ]}),
+        json.dumps({"id": "nopattern", "question": "Who is Canada's foreign minister?", "sources": [NZ]}),
+        json.dumps({"id": "g2", "question": "Who is the Prime Minister of Canada?", "answerable": False}),
+        json.dumps({"id": "nowords", "question": "?! ... !?"}),
+        json.dumps({"id": "toolong", "question": "Who said it? " + "word " * 5000}),
+    ])
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["eval", str(questions), "--corpus", str(CORPUS), "--store", str(tmp_path / "store"),
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "warning: q.jsonl:4: question 'nowords' skipped, the bot rejects it: the question has no words" in result.output
+    assert "warning: q.jsonl:5: question 'toolong' skipped, the bot rejects it: the question is" in result.output
+    rows = {r["id"]: r for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
+    assert set(rows) == {"g1", "nopattern", "g2"}
+    assert rows["g1"]["correct"] is True and rows["nopattern"]["correct"] is None
+    assert isinstance(rows["g2"]["correct"], bool)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_skipped"] == 2 and summary["n_questions"] == 3 and summary["n_accuracy"] == 1
+    assert summary["accuracy"] == 1.0 and summary["n_answerable"] == 2
+    table = (out / "table.md").read_text()
+    assert "| skipped (rejected by the bot) | 2 |" in table
+    assert "| accuracy | 1.000 (1/1) |" in table
+    assert "| Hits@10 | 1.000 (2/2) |" in table and "| MRR@10 | " in table and " (n=2) |" in table
+    assert "| false refusal rate (answerable) | 0.000 (0/2) |" in table
+    assert table in result.stdout
