@@ -290,17 +290,19 @@ def eval_command(
     from bot.evaluation import EvalError, run_eval
 
     settings = settings_for(None)
-    console.print(f"answerer: {settings.answerer}; embeddings: {settings.embed}", style="dim", highlight=False)
+    console.print(f"answerer: {settings.answerer}; embeddings: {settings.embed}", style="dim", highlight=False,
+                  markup=False)
     try:
         run = run_eval(
             questions, corpus=list(corpus) if corpus else None, out=out_dir, baseline=baseline, tolerance=tolerance,
             settings=settings, store=store, judge=judge, baselines=baselines, ingest=not no_ingest,
-            warn=lambda w: console.print(f"[yellow]warning:[/] {w}", highlight=False),
+            warn=lambda w: console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False),
         )
     except EvalError as err:
         fail(str(err))
     out.print(run.table, highlight=False, markup=False)
-    console.print(f"store: {run.summary['run']['store']}; results: {run.out_dir}/", style="dim", highlight=False)
+    console.print(f"store: {run.summary['run']['store']}; results: {run.out_dir}/", style="dim", highlight=False,
+                  markup=False)
     if run.regressed:
         names = ", ".join(d.metric for d in run.regressed)
         fail(f"worse than the baseline by more than {tolerance}: {names}")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from bot.config import PROJECT_DIR, Settings
-from bot.metrics import AliasMap, Difference, Outcome, answer_matches, compare, first_relevant_rank, retrieval_metrics, summarize
+from bot.metrics import COMPARED, AliasMap, Difference, Outcome, answer_matches, compare, first_relevant_rank, retrieval_metrics, summarize
 
 EVAL_RUNS = PROJECT_DIR / "eval-runs"
 EVAL_STORES = PROJECT_DIR / "data" / "eval-stores"
@@ -43,6 +43,17 @@ class EvalQuestion:
     history: list[tuple[str, str]] | None = None
     question_date: str | None = None  # when the question is asked; newer articles near it rank higher
     known_sources: list[str] = field(default_factory=list)  # article ids found in the store
+
+
+def parse_answerable(value) -> bool | None:
+    """true/false, the strings "true"/"false" in any case, or 1/0; None for anything else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
 
 
 def read_questions(path: Path) -> tuple[list[EvalQuestion], list[str]]:
@@ -73,16 +84,17 @@ def read_questions(path: Path) -> tuple[list[EvalQuestion], list[str]]:
         if not isinstance(text, str) or not text.strip():
             warnings.append(f"{where}: skipped, the field 'question' is missing or empty")
             continue
+        answerable = parse_answerable(record.get("answerable", True))
+        if answerable is None:
+            warnings.append(f"{where}: skipped, 'answerable' should be true or false (or 1/0), "
+                            f"not {json.dumps(record.get('answerable'), ensure_ascii=False)}")
+            continue
         qid = str(record.get("id") or f"line-{number}")
         if qid in seen_ids:
             warnings.append(f"{where}: duplicate id '{qid}'; evaluated as '{qid}@{number}'")
             qid = f"{qid}@{number}"
         seen_ids.add(qid)
         q = EvalQuestion(line=number, id=qid, question=text, reference=str(record.get("answer") or ""))
-        answerable = record.get("answerable", True)
-        if not isinstance(answerable, bool):
-            warnings.append(f"{where}: 'answerable' should be true or false; taken as true")
-            answerable = True
         q.answerable = answerable
         patterns = record.get("must_contain") or []
         if isinstance(patterns, str):
@@ -179,6 +191,34 @@ class EvalRun:
         return [d for d in self.comparison if d.worse]
 
 
+RUN_FILES = ("summary.json", "results.jsonl")
+
+
+def check_out_dir(out: Path) -> None:
+    """An EvalError, before anything is loaded, when `--out` cannot take this run's files."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise EvalError(f"--out {out} is a file, not a folder: choose a folder for the run's files")
+    for parent in out.parents:  # the first existing folder above it must be a folder, not a file
+        if parent.exists():
+            if not parent.is_dir():
+                raise EvalError(f"--out {out} cannot be created: {parent} is a file, not a folder")
+            break
+    held = [name for name in RUN_FILES if (out / name).exists()]
+    if held:
+        raise EvalError(f"--out {out} already holds a run ({', '.join(held)}): choose another folder or remove it")
+
+
+def fresh_run_dir(started: datetime) -> Path:
+    """eval-runs/<UTC time>/, with a suffix when a run of the same second is already there."""
+    base = EVAL_RUNS / started.strftime("%Y%m%d-%H%M%S")
+    folder, n = base, 1
+    while folder.exists():
+        n += 1
+        folder = base.with_name(f"{base.name}-{n}")
+    return folder
+
+
 def load_baseline(path: Path) -> dict:
     path = Path(path)
     if path.is_dir():
@@ -192,6 +232,43 @@ def load_baseline(path: Path) -> dict:
     if not isinstance(data, dict) or "n_questions" not in data:
         raise EvalError(f"the baseline {path} is not a summary.json written by `bot eval`")
     return data
+
+
+def baseline_file(path: Path) -> Path:
+    path = Path(path)
+    return path / "summary.json" if path.is_dir() else path
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def drop_non_numeric(baseline: dict, name: str) -> list[str]:
+    """Blank out (None) the baseline's metrics that are not numbers; a warning for each."""
+    warnings = []
+    for metric in COMPARED:
+        value = baseline.get(metric)
+        if value is not None and not _is_number(value):
+            warnings.append(f"the baseline {name}: {metric} is {json.dumps(value, ensure_ascii=False)}, "
+                            "not a number; not compared")
+            baseline[metric] = None
+    return warnings
+
+
+def comparability(summary: dict, baseline: dict, name: str) -> str | None:
+    """A warning naming what differs between this run and the baseline's (questions file, counts), if any."""
+    this, other = summary.get("run") or {}, baseline.get("run") if isinstance(baseline.get("run"), dict) else {}
+    differences = []
+    if other.get("questions_file") and other["questions_file"] != this.get("questions_file"):
+        differences.append(f"questions file {other['questions_file']} (this run: {this.get('questions_file')})")
+    if baseline.get("n_questions") != summary.get("n_questions"):
+        differences.append(f"{baseline.get('n_questions')} questions (this run: {summary.get('n_questions')})")
+    if other.get("articles") is not None and other["articles"] != this.get("articles"):
+        differences.append(f"{other['articles']} articles (this run: {this.get('articles')})")
+    if not differences:
+        return None
+    return (f"the baseline {name} is not a run of the same questions on the same articles: it has "
+            + "; ".join(differences) + ". The comparison below compares different things")
 
 
 def _judge(settings: Settings):
@@ -221,6 +298,8 @@ def _articles(store) -> AliasMap:
 def _fmt(value, metric: str = "") -> str:
     if value is None:
         return "n/a"
+    if not _is_number(value):
+        return str(value)
     if metric.startswith("latency") or isinstance(value, int):
         return f"{value:,.0f}" if metric.startswith("latency") else str(value)
     return f"{value:.3f}"
@@ -233,8 +312,28 @@ def _fmt_diff(d: Difference) -> str:
     return text + (" worse" if d.worse else "")
 
 
+# The count each rate is over; a share of questions shows "(hits/over)", a mean "(n=over)".
+OVER = {
+    "hits_at_1": "n_retrieval", "hits_at_5": "n_retrieval", "hits_at_10": "n_retrieval", "mrr_at_10": "n_retrieval",
+    "accuracy": "n_accuracy", "judge_pass_rate": "n_judged", "citation_precision": "n_citation_precision",
+    "citation_recall": "n_citation_recall", "refusal_rate": "n_unanswerable", "false_refusal_rate": "n_answerable",
+}
+MEANS = ("mrr_at_10", "citation_precision")
+
+
+def _fmt_over(summary: dict, key: str) -> str:
+    text = _fmt(summary[key], key)
+    over = summary.get(OVER.get(key, ""))
+    if not _is_number(summary[key]) or not isinstance(over, int) or isinstance(over, bool):
+        return text
+    if key in MEANS:
+        return f"{text} (n={over})"
+    return f"{text} ({round(summary[key] * over)}/{over})"
+
+
 TABLE_ROWS = [
-    ("n_questions", "questions"), ("n_answerable", "answerable"), ("hits_at_1", "Hits@1"),
+    ("n_questions", "questions"), ("n_skipped", "skipped (rejected by the bot)"), ("n_answerable", "answerable"),
+    ("hits_at_1", "Hits@1"),
     ("hits_at_5", "Hits@5"), ("hits_at_10", "Hits@10"), ("mrr_at_10", "MRR@10"), ("accuracy", "accuracy"),
     ("judge_pass_rate", "LLM-judged correct"), ("citation_precision", "citation precision"),
     ("citation_recall", "citation recall"), ("refusal_rate", "refusal rate (unanswerable)"),
@@ -249,7 +348,7 @@ def markdown_table(summary: dict, comparison: list[Difference] | None = None) ->
     for key, label in TABLE_ROWS:
         if key not in summary:
             continue
-        row = f"| {label} | {_fmt(summary[key], key)} |"
+        row = f"| {label} | {_fmt_over(summary, key)} |"
         if diffs:
             d = diffs.get(key)
             row += f" {_fmt(d.baseline, key)} | {_fmt_diff(d)} |" if d else " | |"
@@ -384,9 +483,16 @@ def run_eval(
         warn(w)
     if not questions:
         raise EvalError(f"{questions_path} has no usable questions (see the warnings above)")
+    if out:
+        check_out_dir(Path(out))
     baseline_summary = load_baseline(baseline) if baseline else None
+    if baseline_summary is not None:
+        for w in drop_non_numeric(baseline_summary, str(baseline_file(baseline))):
+            warnings.append(w)
+            warn(w)
     evaluator = _judge(settings) if judge else None
 
+    corpus_known = bool(corpus) or ingest  # else the store holds whatever was ingested into it earlier
     corpus = [Path(p) for p in (corpus or [settings.corpus])]
     for p in corpus:
         if not p.exists():
@@ -411,18 +517,20 @@ def run_eval(
         q.known_sources = aliases.canonical(q.sources)
 
     started, commit = datetime.now(timezone.utc), git_commit()
-    out_dir = Path(out) if out else EVAL_RUNS / started.strftime("%Y%m%d-%H%M%S")
+    out_dir = Path(out) if out else fresh_run_dir(started)
     out_dir.mkdir(parents=True, exist_ok=True)
     outcomes: list[Outcome] = []
     judge_scores: list[float] = []
     judge_passes: list[float] = []
+    skipped: list[str] = []  # ids of the questions the bot rejects (too long, no words)
     with (out_dir / "results.jsonl").open("w", encoding="utf-8") as fh, _progress(quiet, "eval") as bar:
         for q in bar.track(questions, description="eval"):
             t0 = time.perf_counter()
             try:
                 answer = qa.answer(q.question, q.history, **as_of(q))
             except QuestionError as err:
-                w = f"{Path(questions_path).name}:{q.line}: skipped, the bot rejects the question: {err}"
+                w = f"{Path(questions_path).name}:{q.line}: question '{q.id}' skipped, the bot rejects it: {err}"
+                skipped.append(q.id)
                 warnings.append(w)
                 warn(w)
                 continue
@@ -435,7 +543,12 @@ def run_eval(
                 refused=answer.refused, matched=matched, latency_ms=latency,
             )
             outcomes.append(outcome)
-            correct = (not answer.refused and bool(matched)) if q.answerable else answer.refused
+            if not q.answerable:
+                correct = answer.refused  # counted by the refusal rate
+            elif matched is None:
+                correct = None  # no must_contain pattern: accuracy does not count it
+            else:
+                correct = not answer.refused and matched
             row = {
                 "id": q.id, "question": q.question, "answer": answer.text, "refused": answer.refused,
                 "citations": [c.public() for c in answer.citations], "retrieved": answer.retrieved,
@@ -457,9 +570,11 @@ def run_eval(
         raise EvalError("no question could be evaluated (see the warnings above)")
 
     summary = summarize(outcomes)
+    summary["n_skipped"] = len(skipped)
     if evaluator is not None:
         summary["judge_score"] = sum(judge_scores) / len(judge_scores) if judge_scores else None
         summary["judge_pass_rate"] = sum(judge_passes) / len(judge_passes) if judge_passes else None
+        summary["n_judged"] = len(judge_passes)
     summary["settings"] = settings_summary(settings, qa.embed_model)
     if baselines:
         def warn_and_record(message: str) -> None:
@@ -472,11 +587,17 @@ def run_eval(
         "date": started.isoformat(timespec="seconds"),
         "commit": commit,
         "questions_file": str(Path(questions_path).resolve()),
-        "corpus": [str(p.resolve()) for p in corpus],
+        "corpus": [str(p.resolve()) for p in corpus] if corpus_known else None,
         "store": str(settings.store),
         "articles": len(aliases),
         "warnings": warnings,
     }
+    if baseline_summary:
+        summary["baseline"] = {"summary": str(baseline_file(baseline).resolve()), "tolerance": tolerance}
+        differs = comparability(summary, baseline_summary, str(baseline_file(baseline)))
+        if differs:
+            warnings.append(differs)
+            warn(differs)
     comparison = compare(summary, baseline_summary, tolerance) if baseline_summary else []
     if comparison:
         summary["baseline_diff"] = {d.metric: d.diff for d in comparison}

@@ -160,6 +160,10 @@ def summarize(outcomes: Sequence[Outcome]) -> dict:
     summary = {
         "n_questions": len(outcomes),
         "n_answerable": len(answerable),
+        "n_unanswerable": len(unanswerable),
+        "n_accuracy": len(judged),  # answerable questions with must_contain patterns
+        "n_citation_precision": sum(1 for p in precisions if p is not None),
+        "n_citation_recall": len(answered_with_sources),
         **retrieval_metrics((o.retrieved, o.sources) for o in answerable),
         "accuracy": _mean([1.0 if (o.matched and not o.refused) else 0.0 for o in judged]),
         "citation_precision": _mean([p for p in precisions if p is not None]),
