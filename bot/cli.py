@@ -281,7 +281,8 @@ def eval_command(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Folder for results.jsonl and summary.json (default: eval-runs/<time>/)."),
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="A previous summary.json (or its folder) to compare with."),
     tolerance: float = typer.Option(0.01, "--tolerance", min=0.0, help="How far a metric may drop below the baseline before the exit code is 1 (latency never fails)."),
-    store: Optional[Path] = StoreOption,
+    # Not BOT_STORE: an eval ingests its corpus, and must not add it to the store a user chats with.
+    store: Optional[Path] = typer.Option(None, "--store", help="Store to evaluate on (default: data/eval-stores/<corpus>-<settings>/; BOT_STORE is not read)."),
     no_ingest: bool = typer.Option(False, "--no-ingest", help="Evaluate the store as it is (e.g. a shared read-only one)."),
     judge: bool = typer.Option(False, "--judge", help="Also LLM-judged correctness (needs a generator answerer)."),
     baselines: bool = typer.Option(False, "--baselines", help="Also retrieval metrics of BM25 alone and LlamaIndex's default dense retrieval."),

@@ -1,4 +1,4 @@
-"""Defects a user of `bot eval` found: what they now see (exit code, messages, files)."""
+"""`bot eval` runs as a user drives them: bad question files, --out, baselines, what the table counts."""
 
 from __future__ import annotations
 
@@ -170,3 +170,16 @@ def test_rates_show_what_they_are_over_and_rejected_questions_are_counted(tmp_pa
     assert "| Hits@10 | 1.000 (2/2) |" in table and "| MRR@10 | " in table and " (n=2) |" in table
     assert "| false refusal rate (answerable) | 0.000 (0/2) |" in table
     assert table in result.stdout
+
+
+def test_bot_store_in_the_environment_is_not_where_an_eval_ingests(tmp_path):
+    # The store a user chats with (BOT_STORE) got the eval corpus's articles added to it.
+    from conftest import seed_copy
+
+    mine = tmp_path / "mine"
+    questions = write_lines(tmp_path / "q.jsonl", [json.dumps({"question": "Who is Japan's foreign minister?"})])
+    done = CliRunner().invoke(app, ["eval", str(questions), "--corpus", str(seed_copy(tmp_path / "news")),
+                                    "--out", str(tmp_path / "run")], env={"BOT_STORE": str(mine)})
+    assert done.exit_code == 0, done.output
+    assert not mine.exists()
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["run"]["store"] != str(mine)
