@@ -301,6 +301,9 @@ def eval_command(
         )
     except EvalError as err:
         fail(str(err))
+    except KeyboardInterrupt:  # not the ingest's message: an eval's results.jsonl is written as it goes
+        fail("interrupted: the run's results.jsonl holds only the questions answered so far and no summary "
+             "was written; run the eval again (a new --out) to finish", 130)
     out.print(run.table, highlight=False, markup=False)
     console.print(f"store: {run.summary['run']['store']}; results: {run.out_dir}/", style="dim", highlight=False,
                   markup=False)

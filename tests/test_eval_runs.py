@@ -183,3 +183,17 @@ def test_bot_store_in_the_environment_is_not_where_an_eval_ingests(tmp_path):
     assert done.exit_code == 0, done.output
     assert not mine.exists()
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["run"]["store"] != str(mine)
+
+
+def test_ctrl_c_during_an_eval_says_what_the_run_left(tmp_path, monkeypatch):
+    import bot.evaluation
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bot.evaluation, "run_eval", interrupted)  # Ctrl-C at some point of the run
+    questions = write_lines(tmp_path / "q.jsonl", [json.dumps({"question": "Who is Japan's foreign minister?"})])
+    done = CliRunner().invoke(app, ["eval", str(questions), "--out", str(tmp_path / "run")])
+    assert done.exit_code == 130
+    assert "results.jsonl holds only the questions answered so far" in done.output
+    assert "nothing half-written was kept" not in done.output  # the ingest's message was wrong here
