@@ -21,6 +21,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Question ans
 console = Console(stderr=True, soft_wrap=True)  # messages stay one line in logs and pipes
 out = Console(soft_wrap=True)
 
+SHOW_CHANGED = 30  # questions listed by `bot eval --baseline`; summary.json has them all
 SHOW_SKIPPED = 20  # skipped files listed one a line by `bot ingest`; the rest are counted
 StoreOption = typer.Option(None, "--store", envvar="BOT_STORE", help="Chroma store folder (default: data/store).")
 
@@ -305,6 +306,14 @@ def eval_command(
         fail("interrupted: the run's results.jsonl holds only the questions answered so far and no summary "
              "was written; run the eval again (a new --out) to finish", 130)
     out.print(run.table, highlight=False, markup=False)
+    changed = (run.summary.get("baseline") or {}).get("changed")
+    if changed is not None:
+        out.print(f"\nquestions whose outcome changed against the baseline: {len(changed)}", highlight=False, markup=False)
+        for line in changed[:SHOW_CHANGED]:
+            out.print(f"  {line}", highlight=False, markup=False)
+        if len(changed) > SHOW_CHANGED:
+            out.print(f"  ... {len(changed) - SHOW_CHANGED} more in summary.json (baseline.changed)", highlight=False,
+                      markup=False)
     console.print(f"store: {run.summary['run']['store']}; results: {run.out_dir}/", style="dim", highlight=False,
                   markup=False)
     if run.regressed:

@@ -194,6 +194,33 @@ class EvalRun:
 RUN_FILES = ("summary.json", "results.jsonl")
 
 
+def _outcome(row: dict) -> str:
+    if not row.get("answerable", True):
+        return "refused" if row.get("refused") else "answered (should refuse)"
+    if row.get("refused"):
+        return "refused"
+    return {True: "right", False: "wrong"}.get(row.get("correct"), "answered")
+
+
+def _rows_by_id(path: Path) -> dict[str, dict]:
+    rows = {}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict) and "id" in row:
+            rows[str(row["id"])] = row
+    return rows
+
+
+def changed_questions(results: Path, baseline_results: Path) -> list[str]:
+    """One line for each question (by id, in both runs) whose outcome differs: "a4: right -> wrong"."""
+    before, after = _rows_by_id(baseline_results), _rows_by_id(results)
+    return [f"{qid}: {_outcome(before[qid])} -> {_outcome(row)}" for qid, row in after.items()
+            if qid in before and _outcome(before[qid]) != _outcome(row)]
+
+
 def check_out_dir(out: Path) -> None:
     """An EvalError, before anything is loaded, when `--out` cannot take this run's files."""
     out = Path(out)
@@ -598,6 +625,9 @@ def run_eval(
         if differs:
             warnings.append(differs)
             warn(differs)
+        prior = baseline_file(baseline).parent / "results.jsonl"
+        if prior.is_file():  # which questions moved, not only by how much each rate did
+            summary["baseline"]["changed"] = changed_questions(out_dir / "results.jsonl", prior)
     comparison = compare(summary, baseline_summary, tolerance) if baseline_summary else []
     if comparison:
         summary["baseline_diff"] = {d.metric: d.diff for d in comparison}

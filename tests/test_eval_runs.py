@@ -197,3 +197,20 @@ def test_ctrl_c_during_an_eval_says_what_the_run_left(tmp_path, monkeypatch):
     assert done.exit_code == 130
     assert "results.jsonl holds only the questions answered so far" in done.output
     assert "nothing half-written was kept" not in done.output  # the ingest's message was wrong here
+
+
+def test_a_comparison_names_the_questions_whose_outcome_changed(tmp_path):
+    from bot.config import get_settings
+
+    args, first = first_run(tmp_path)
+    get_settings.cache_clear()  # settings are read once per process; this run has a stricter gate
+    try:
+        done = CliRunner().invoke(app, args + ["--out", str(tmp_path / "b"), "--baseline", str(first)],
+                                  env={"BOT_MIN_ANSWER_PROBABILITY": "0.99"})
+    finally:
+        get_settings.cache_clear()
+    assert done.exit_code == 1  # worse than the baseline
+    assert "questions whose outcome changed against the baseline: 1" in done.output
+    assert "g1: right -> refused" in done.output
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summary["baseline"]["changed"] == ["g1: right -> refused"]
