@@ -17,7 +17,7 @@ from bot.answer_model import DEFAULT, AnswerModel
 from bot.entities import default_tagger
 from bot.sentence_features import (
     QuestionInfo, counted_words, features, holds_role, name_groups, names_role, rarity, refers_to_one_person, role_asked,
-    weighted_coverage, words_after_numbers,
+    opens_with_he_said, weighted_coverage, words_after_numbers,
 )
 from bot.text import Span, content_terms, coverage, split_sentences, stem
 
@@ -164,7 +164,9 @@ def score_sentences(
     holder = role_asked(question)  # "Who is Canada's foreign minister?": holder "canada", role {"foreign", "minister"}
     tags: list = [()] * len(shortlist)
     if info.entity_labels:  # only questions that ask for a kind of entity pay for tagging
-        tags = default_tagger().entities([s.text for s in shortlist])
+        # "He said the North ..." is by the person the sentence before names: tag the two together.
+        tags = default_tagger().entities([windows[i] if opens_with_he_said(s.text) else s.text
+                                          for i, s in enumerate(shortlist)])
     for i, s in enumerate(shortlist):
         s.dense = float(sims[i])
         others = [terms for doc, terms in others_pool if doc != s.passage.doc_id]

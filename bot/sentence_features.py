@@ -258,6 +258,15 @@ def reports_words(sentence: str) -> bool:
 _PRONOUN_SPEAKER = re.compile(r"\b(?:he|she)\s+(?:said|says|added|told|explained|noted)\b", re.I)
 
 
+def opens_with_he_said(sentence: str) -> bool:
+    """"He said the North ...": the speaker is named in the sentence before, which counts as this
+    one's for the names it gives."""
+    return bool(_HE_SAID.match(sentence))
+
+
+_HE_SAID = re.compile(r"\s*(?:he|she)\s+(?:also\s+)?(?:said|says|added|told|noted|warned|argued)\b", re.I)
+
+
 def attributed_to_pronoun(sentence: str) -> bool:
     """"'...a pretty big hit,' he said.": whose words they are is in an earlier sentence."""
     return bool(_PRONOUN_SPEAKER.search(sentence))
@@ -314,7 +323,8 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     new_typed = 0.0
     typed_missing = 0.0
     if q.kind:
-        new = values_of(sentence, q.kind) - values_of(q.text, q.kind) - q.term_set
+        typed_text = window if q.kind == "name" and opens_with_he_said(sentence) else sentence
+        new = values_of(typed_text, q.kind) - values_of(q.text, q.kind) - q.term_set
         if new and q.counted:  # "how many missiles": a number of flights or people does not answer it
             new = counts_of(sentence, q.counted) - values_of(q.text, "number")
         new_typed = 1.0 if new else 0.0

@@ -160,6 +160,10 @@ def test_what_someone_said_includes_the_words_after_the_sentence_naming_them(qa)
         assert "wants to buy some time" in answer.text, answer.text
         assert_citations_quote_the_articles(answer)
         assert answer.citations[0].quote.startswith("Japanese Foreign Minister Taro Kono")
+    # And the other way round: "He said the North ..." answers who said it, with the sentence naming him.
+    answer = qa.answer("Who said North Korea wants to buy some time?")
+    assert answer.citations[0].quote.startswith("Japanese Foreign Minister Taro Kono"), answer.text
+    assert "wants to buy some time" in answer.text
     # "And Japan?" after a question about what someone said asks the same of Japan.
     first = qa.answer("What did Kang Kyung-wha say about the talks with North Korea?")
     answer = qa.answer("And Japan?", [(first.question, first.text)])
