@@ -328,19 +328,17 @@ def add_uploads(settings: Settings, files) -> None:
                                  f"{describe_error(err)}"))
         return
     # A file the ingest skipped whole (binary, empty, not UTF-8) is not left in the corpus folder.
-    skipped_whole = [f"{p.resolve()}: skipped" for p in saved]
-    removed = []
-    for path, prefix in zip(saved, skipped_whole):
-        if any(problem.startswith(prefix) for problem in report.problems):
-            path.unlink(missing_ok=True)
-            removed.append(prefix)
-    kept = [p for p, prefix in zip(saved, skipped_whole) if prefix not in removed]
+    skipped = {p: f"{p.resolve()}: skipped" for p in saved}
+    removed = [p for p in saved if any(problem.startswith(skipped[p]) for problem in report.problems)]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    kept = [p for p in saved if p not in removed]
     if kept:
         names = ", ".join(p.name for p in kept)
         notices.append(("success", f"Added {names} to {settings.corpus}. Ingest: {report.summary()}."))
+    gone = tuple(skipped[p] for p in removed)
     for problem in report.problems:
-        gone = problem.startswith(tuple(removed))
-        notices.append(("warning", f"{problem} (not kept in the corpus folder)" if gone else problem))
+        notices.append(("warning", f"{problem} (not kept in the corpus folder)" if problem.startswith(gone) else problem))
 
 
 # --- page

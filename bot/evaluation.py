@@ -246,10 +246,13 @@ def fresh_run_dir(started: datetime) -> Path:
     return folder
 
 
-def load_baseline(path: Path) -> dict:
+def baseline_file(path: Path) -> Path:
     path = Path(path)
-    if path.is_dir():
-        path = path / "summary.json"
+    return path / "summary.json" if path.is_dir() else path
+
+
+def load_baseline(path: Path) -> dict:
+    path = baseline_file(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -259,11 +262,6 @@ def load_baseline(path: Path) -> dict:
     if not isinstance(data, dict) or "n_questions" not in data:
         raise EvalError(f"the baseline {path} is not a summary.json written by `bot eval`")
     return data
-
-
-def baseline_file(path: Path) -> Path:
-    path = Path(path)
-    return path / "summary.json" if path.is_dir() else path
 
 
 def _is_number(value) -> bool:
