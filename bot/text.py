@@ -44,7 +44,8 @@ def stopwords() -> frozenset[str]:
              "week", "weeks", "recently", "last", "year", "years", "news", "reported", "mr", "ms",
              "mrs", "many", "much", "which", "what", "who", "whom", "whose", "when", "where", "why",
              "how", "did", "does", "do"}
-    return frozenset(globals_helper.stopwords) | frozenset(extra)
+    # NLTK's "won" is the stub of "won't", which `words` keeps whole: a lone "won" is the verb ("Who won?").
+    return (frozenset(globals_helper.stopwords) - {"won"}) | frozenset(extra)
 
 
 def split_sentences(text: str, offset: int = 0) -> list[Span]:

@@ -9,6 +9,7 @@ from conftest import CORPUS, NZ, VOA
 
 from bot.answer import check_question
 from bot.answer_types import QuestionError
+from bot.text import content_terms
 from bot.prompts import load_prompt
 
 
@@ -213,3 +214,10 @@ def test_question_without_words():
     with pytest.raises(QuestionError, match="no words to search for"):
         check_question("?!? ...", 2000)
     assert check_question("  What\u200b did\n Tillerson   say? ", 2000) == "What did Tillerson say?"
+
+
+def test_won_is_a_word_to_search_for():
+    # NLTK lists "won" as a stopword (the "won" of "won't"); the bot reads "won't" whole, so a lone
+    # "won" is the verb, and "Who won?" is a question, not an empty one.
+    assert check_question("Who won?", 2000) == "Who won?"
+    assert content_terms("Who won the election?") == ["win", "election"]
