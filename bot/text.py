@@ -29,11 +29,14 @@ def _punkt():
     tokenizer = PunktTokenizer("english")
     # Datelines abbreviate US states in AP style ("GARDINER, Mont. -- Yellowstone..."); the model
     # knows most ("Calif.", "Nev.") but splits after these, cutting the dateline off the sentence.
-    tokenizer._params.abbrev_types.update(STATE_ABBREVIATIONS)
+    tokenizer._params.abbrev_types.update(STATE_ABBREVIATIONS | TITLE_ABBREVIATIONS)
     return tokenizer
 
 
 STATE_ABBREVIATIONS = {"ark", "md", "mont", "neb", "tex", "wyo"}  # not "mass": "a critical mass. Then..."
+# Titles and table labels news writes before a name or a number ("Gov. Andy Beshear", "Avg. price");
+# the model splits after them. Not "no" ("No. And let me say this."): see `_continues`.
+TITLE_ABBREVIATIONS = {"gov", "govs", "sens", "reps", "sgt", "asst", "rev", "mt", "blvd", "avg", "pct", "est", "h.w"}
 
 
 @lru_cache(maxsize=1)
@@ -48,6 +51,21 @@ def stopwords() -> frozenset[str]:
     return (frozenset(globals_helper.stopwords) - {"won"}) | frozenset(extra)
 
 
+_NUMBER_SIGN = re.compile(r"\bNo\.$")
+_TIME_OF_DAY = re.compile(r"\b[ap]\.m\.$")
+_TIME_ZONE = re.compile(r"(?:[ECMP][SD]?T|GMT|UTC)\b")
+
+
+def _continues(before: str, after: str) -> bool:
+    """Whether the model's split between two pieces falls inside one sentence: "ranked No. | 3 in the
+    world", "at 9 p.m. | ET", "Pct. | with a degree" (edited news never starts a sentence lower-case)."""
+    return (
+        after[:1].islower()
+        or bool(_NUMBER_SIGN.search(before) and after[:1].isdigit())
+        or bool(_TIME_OF_DAY.search(before) and _TIME_ZONE.match(after))
+    )
+
+
 def split_sentences(text: str, offset: int = 0) -> list[Span]:
     """Sentences of `text` with offsets (shifted by `offset`); paragraph breaks always end a sentence."""
     spans: list[Span] = []
@@ -58,6 +76,7 @@ def split_sentences(text: str, offset: int = 0) -> list[Span]:
         if start_para < 0:
             continue
         position = start_para + len(paragraph)
+        first_of_paragraph = len(spans)
         for s, e in tokenizer.span_tokenize(paragraph):
             piece = paragraph[s:e]
             stripped = piece.strip()
@@ -65,7 +84,12 @@ def split_sentences(text: str, offset: int = 0) -> list[Span]:
                 continue
             lead = len(piece) - len(piece.lstrip())
             begin = offset + start_para + s + lead
-            spans.append(Span(begin, begin + len(stripped), stripped))
+            if len(spans) > first_of_paragraph and _continues(spans[-1].text, stripped):
+                last = spans.pop()
+                end = begin + len(stripped)
+                spans.append(Span(last.start, end, text[last.start - offset : end - offset]))
+            else:
+                spans.append(Span(begin, begin + len(stripped), stripped))
     return spans
 
 

@@ -201,3 +201,20 @@ def test_a_state_abbreviation_in_a_dateline_does_not_end_the_sentence():
         "The rally drew a critical mass.",
         "Then the crowd left.",
     ]
+
+
+def test_titles_numbers_and_times_do_not_cut_a_sentence_in_two():
+    # A cut sentence makes a citation that stops mid-sentence ("He is ranked No.").
+    text = ("Kentucky Gov. Andy Beshear signed the bill at 3 p.m. ET. The team is ranked No. 3 in the "
+            "country. STEYER: No. And let me say this. It ended at 5 p.m. The ministers left. "
+            "Pct. with at least a bachelor's degree: 20.0%")
+    assert [s.text for s in split_sentences(text, offset=10)] == [
+        "Kentucky Gov. Andy Beshear signed the bill at 3 p.m. ET.",
+        "The team is ranked No. 3 in the country.",
+        "STEYER: No.",
+        "And let me say this.",
+        "It ended at 5 p.m.",
+        "The ministers left.",
+        "Pct. with at least a bachelor's degree: 20.0%",
+    ]
+    assert all(text[s.start - 10 : s.end - 10] == s.text for s in split_sentences(text, offset=10))
