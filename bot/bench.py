@@ -47,6 +47,7 @@ def _table(n: dict) -> str:
         ("ingest chunks/s", f"{n['chunks_per_s']:.1f}"),
         (f"embedding model alone, chunks/s ({n['embed_only_chunks']:,} chunks)", f"{n['embed_only_chunks_per_s']:.1f}"),
         ("pipeline overhead (ingest time / embedding-alone time)", f"{n['pipeline_overhead_ratio']:.2f}x"),
+        ("docstore writes during the ingest (count / s)", f"{n['docstore_writes']} / {n['docstore_write_s']:.1f}"),
         ("re-ingest, nothing changed (s)", f"{n['reingest_s']:.2f}"),
         (f"retrieval latency p50 / p95 (ms, {n['n_questions']} questions)", f"{n['retrieve_p50_ms']:.0f} / {n['retrieve_p95_ms']:.0f}"),
         ("full answer latency p50 / p95 (ms)", f"{n['answer_p50_ms']:.0f} / {n['answer_p95_ms']:.0f}"),
@@ -143,6 +144,8 @@ def run_bench(
         "embed_only_chunks_per_s": len(texts) / embed_s if embed_s else 0.0,
         # ingest time over the time the model alone would take for all chunks
         "pipeline_overhead_ratio": first.seconds / (embed_s * first.chunks / len(texts)) if embed_s and texts else 0.0,
+        "docstore_writes": first.docstore_writes,
+        "docstore_write_s": first.docstore_write_s,
         "reingest_s": again.seconds,
         "n_questions": len(retrieve_ms),
         "retrieve_p50_ms": percentile(retrieve_ms, 50),

@@ -207,3 +207,32 @@ def test_embedding_model_mismatch_says_how_to_rebuild(tmp_path, embed_model):
 def test_reading_a_store_that_does_not_exist(tmp_path, embed_model):
     with pytest.raises(StoreError, match="run `bot ingest` first"):
         open_store(make_settings(tmp_path / "nothing"), embed_model)
+
+
+def test_a_slow_docstore_write_is_not_repeated_after_every_batch(tmp_path, embed_model, monkeypatch):
+    # At tens of thousands of articles the docstore file takes seconds to rewrite; writing it after
+    # every batch would make the ingest quadratic. Here a write takes 0.5 s and a batch far less.
+    import time
+
+    import bot.ingest as ingest_module
+    from bot.store import Store
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for k in range(6):
+        (folder / f"a{k}.txt").write_text(f"Report {k}\n\nThe port of Portville{k} reopened on Monday.\n")
+    monkeypatch.setattr(ingest_module, "BATCH_DOCS", 1)
+    real_persist = Store.persist_docstore
+
+    def slow_persist(self):
+        time.sleep(0.5)
+        real_persist(self)
+
+    monkeypatch.setattr(Store, "persist_docstore", slow_persist)
+    store = _fresh(tmp_path, embed_model)
+    report = ingest(store, [folder], embed_model)
+    # The first batch and the last are written; the four between follow within 20 x 0.5 s.
+    assert report.added == 6 and report.docstore_writes == 2
+    # What is on disk holds every article: a new reader sees them all, and a second run adds nothing.
+    again = ingest(open_store(store.settings, embed_model, writable=True), [folder], embed_model)
+    assert (again.added, again.unchanged) == (0, 6)
