@@ -19,6 +19,7 @@ from bot.sentence_features import (
     QuestionInfo, counted_words, features, holds_role, name_groups, names_role, rarity, refers_to_one_person, role_asked,
     opens_with_he_said, weighted_coverage, words_after_numbers,
 )
+from bot.speakers import aliases, speaker_asked, speaks
 from bot.text import Span, content_terms, coverage, split_sentences, stem
 
 MAX_CANDIDATES = 24  # sentences embedded per question; bounds latency (eval unchanged from 6 to 48)
@@ -143,10 +144,14 @@ def score_sentences(
             spans_of[doc] = (article_sentences(doc) if article_sentences else None) or []
     whole_article = {doc: set(content_terms(" ".join(sp.text for sp in spans))) for doc, spans in spans_of.items()}
     starts_of = {doc: [sp.start for sp in spans] for doc, spans in spans_of.items()}
-    windows, positions = [], []
+    windows, befores, afters, positions = [], [], [], []
     for s in shortlist:
-        before, position = _before(s, spans_of[s.passage.doc_id], starts_of[s.passage.doc_id])
+        spans = spans_of[s.passage.doc_id]
+        before, position = _before(s, spans, starts_of[s.passage.doc_id])
         windows.append(f"{before} {s.text}".strip())
+        befores.append(before)
+        known = position + 1 < len(spans) and spans[position].start == s.span.start
+        afters.append(spans[position + 1].text if known else "")
         positions.append(position)
     # Only the sentences are embedded: embedding each with the sentence before it as well doubled the
     # cost and gained nothing held out (DECISIONS.md); the window still counts for word overlap.
@@ -162,6 +167,10 @@ def score_sentences(
     # A follow-up's "he"/"she": the person of the earlier turn it stands for (QuestionInfo.referent).
     person = set(content_terms(info.referent)) if info.referent and refers_to_one_person(question) else set()
     holder = role_asked(question)  # "Who is Canada's foreign minister?": holder "canada", role {"foreign", "minister"}
+    speaker = speaker_asked(question)  # "What did Japan say?": {"japan"}, whose words the answer must give
+    voices = {doc: speaker | aliases(" ".join(sp.text for sp in spans) or text, speaker)
+              for doc, spans, text in ((s.passage.doc_id, spans_of[s.passage.doc_id], s.passage.text)
+                                       for s in shortlist)} if speaker else {}
     tags: list = [()] * len(shortlist)
     if info.entity_labels:  # only questions that ask for a kind of entity pay for tagging
         # "He said the North ..." is by the person the sentence before names: tag the two together.
@@ -185,6 +194,8 @@ def score_sentences(
         # a role of someone else ("Canada's Minister..." in "British Columbia" for Columbia's minister).
         if holder and not (names_role(s.text, holder) and holds_role(s.text, holder)):
             s.score = 0.0
+        if speaker and not speaks(s.text, befores[i], voices[s.passage.doc_id], afters[i]):
+            s.score = 0.0  # names Japan, or speaks to Kim Jong Un, but gives no words of theirs
     return sorted(shortlist, key=lambda s: -s.rank_score)
 
 

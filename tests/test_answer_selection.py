@@ -159,6 +159,53 @@ def test_unanswerable_questions_near_the_topic_are_refused(qa):
         assert not answer.citations and answer.closest  # closest passages are shown, never cited
 
 
+def test_what_did_x_say_is_answered_only_by_words_of_x(qa):
+    # A sentence that names them, speaks to them or quotes someone else about them is no answer.
+    for question in ("What did Kim Jong Un say?",  # Tillerson's message to Kim
+                     "What did Donald Trump say?",  # "a war of words between ... Trump and Kim"
+                     "What did Australia say?"):  # a list of the nations that attended
+        answer = qa.answer(question)
+        assert answer.refused, (question, answer.text)
+    # Japan speaks through its minister, whom the sentence before "He said ..." names.
+    for question in ("What did Japan say?", "What did Japan's foreign minister say?", "What did Kono say?"):
+        answer = qa.answer(question)
+        assert "wants to buy some time" in answer.text, (question, answer.text)
+    freeland = qa.answer("What did Freeland say?")
+    assert [c.quote for c in freeland.citations] == [
+        "Canadian Foreign Minister Chrystia Freeland told those gathering in Vancouver that nations must "
+        "improve the effectiveness of existing sanctions."]  # not also a photo caption that names her
+
+
+@pytest.mark.parametrize("sentence, before, who, gives_words", [
+    ("Japanese Foreign Minister Taro Kono was blunter.", "", {"japan"}, False),
+    ('He said the North "wants to buy some time."', "Japanese Foreign Minister Taro Kono was blunter.", {"japan"}, True),
+    ("Tillerson said the meeting sends North Korean leader Kim Jong Un a message.", "", {"kim", "jong", "un"}, False),
+    ('"We will not accept it," said U.S. Secretary of State Rex Tillerson.', "", {"tillerson"}, True),
+    ("China's foreign ministry said it opposed the meeting.", "", {"china"}, True),
+    ('"China is key," Noerper said.', "", {"china"}, False),
+    ("The top U.S. diplomat urged China and Russia to implement sanctions.", "", {"china"}, False),
+    ("According to Chinese state media, Xi told Trump to calm down.", "", {"china"}, True),
+    ('"The industry is moving to targeted ads," says Vilaro.', "Netflix's ads could be tailored.", {"netflix"}, False),
+    ("He commended Zelensky's \"leadership and courage\" and called him an inspiration.", "", {"zelensky"}, False),
+    ('"This bridge connects the town," Ortiz said.', "", {"mayor", "ortiz"}, True),
+])
+def test_whose_words_a_sentence_gives(sentence, before, who, gives_words):
+    from bot.speakers import speaks
+
+    assert speaks(sentence, before, frozenset(who)) == gives_words
+
+
+def test_a_title_before_a_name_lets_the_name_speak_for_it():
+    from bot.speakers import aliases, speaker_asked
+
+    assert speaker_asked("What did the mayor say?") == {"mayor"}
+    assert speaker_asked("What did Japan's foreign minister say?") == {"japan"}  # any minister is not Japan's
+    assert speaker_asked("What did she say?") is None  # a follow-up: the earlier turn names her
+    text = "Mayor Linda Ortiz cut the ribbon. Japanese Foreign Minister Taro Kono was blunter."
+    assert aliases(text, frozenset({"mayor"})) == {"ortiz"}
+    assert aliases(text, frozenset({"japan"})) == {"kono"}
+
+
 # --- conflicts: different values for the asked fact are shown side by side, each cited and dated
 def _small_qa(tmp_path_factory, embed_model, articles: dict[str, str]):
     """A QA over a store of a few articles written here."""
