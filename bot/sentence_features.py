@@ -98,8 +98,9 @@ class RoleAsked(NamedTuple):
 
 def role_asked(question: str) -> RoleAsked | None:
     """"Who is X's <role>?" or "Who is the <role> of X?"; None for other questions. The possessive
-    form's role may run on ("...Policy Planning Director mentioned in the coverage"), so one of its
-    words is enough; the "of" form's role is exact: "prime minister" is not any minister."""
+    form's role may run on ("...Policy Planning Director mentioned in the coverage"), so one of a
+    long role's words is enough; a role of up to two words, and the "of" form's, is exact: "prime
+    minister" is not any minister."""
     m = _ROLE_OF_HOLDER.match(question)
     whole = m is not None
     if m:
@@ -109,6 +110,8 @@ def role_asked(question: str) -> RoleAsked | None:
         if not m:
             return None
         holder, role = content_terms(m.group(1)), content_terms(m.group(2))
+        # A role of two words is all of them: Japan's "prime minister" is not its foreign minister.
+        whole = len(set(role)) <= 2
     return RoleAsked(holder[-1], frozenset(role), whole) if holder and role else None
 
 

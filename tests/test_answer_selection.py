@@ -429,6 +429,18 @@ def test_a_role_of_a_holder_is_asked_for_in_either_word_order():
     assert holds_role("Prime Minister of Canada Justin Trudeau opened the talks.", of_form)
     assert holds_role("Canadian Prime Minister Justin Trudeau opened the talks.", of_form)
     assert not holds_role(foreign, of_form)
+    # A role of two words is exact in either form: Japan's foreign minister is not its prime minister.
+    prime = role_asked("Who is Japan's prime minister?")
+    assert not names_role("Japanese Foreign Minister Taro Kono was blunter.", prime)
+    long_role = role_asked("Who is the State Department's Policy Planning Director mentioned in the coverage?")
+    assert names_role("State Department Policy Planning Director Brian Hook said...", long_role)
+
+
+def test_a_possessive_role_question_is_not_answered_with_another_role(qa):
+    for question in ("Who is Japan's prime minister?", "Who is Canada's prime minister?"):
+        answer = qa.answer(question)  # Kono and Freeland are foreign ministers
+        assert answer.refused, (question, answer.text)
+    assert "Taro Kono" in qa.answer("Who is Japan's foreign minister?").text
 
 
 def test_initials_are_the_same_word_with_or_without_dots():
