@@ -54,16 +54,32 @@ def stopwords() -> frozenset[str]:
 _NUMBER_SIGN = re.compile(r"\bNo\.$")
 _TIME_OF_DAY = re.compile(r"\b[ap]\.m\.$")
 _TIME_ZONE = re.compile(r"(?:[ECMP][SD]?T|GMT|UTC)\b")
+_INITIALISM = re.compile(r"\b(?:[A-Z]\.){2,}$")  # "U.S.", "J.D.", "D.C."; not "p.m." (section 11)
+_FIRST_WORD = re.compile(r"[\"“‘']?([A-Z][\w’'-]*)")
+# Capitalised words that open a sentence after "...in the U.S.": the split there is right.
+_OPENERS = {"though", "although", "following", "however", "meanwhile", "still", "yet", "also", "instead",
+            "then", "now", "today", "here's", "there's", "that's", "it's"}
 
 
 def _continues(before: str, after: str) -> bool:
     """Whether the model's split between two pieces falls inside one sentence: "ranked No. | 3 in the
-    world", "at 9 p.m. | ET", "Pct. | with a degree" (edited news never starts a sentence lower-case)."""
+    world", "at 9 p.m. | ET", "Pct. | with a degree" (edited news never starts a sentence lower-case),
+    "Boston's J.D. | Martinez"."""
     return (
         after[:1].islower()
         or bool(_NUMBER_SIGN.search(before) and after[:1].isdigit())
         or bool(_TIME_OF_DAY.search(before) and _TIME_ZONE.match(after))
+        or bool(_INITIALISM.search(before) and _goes_on_with_a_name(after))
     )
+
+
+def _goes_on_with_a_name(after: str) -> bool:
+    """"J.D. | Martinez", "the D.C. | Circuit", "U.S. | Interior Secretary": a name, not "The" or "He"."""
+    m = _FIRST_WORD.match(after)
+    if not m:
+        return False
+    word = m.group(1).lower().replace("’", "'")
+    return word not in stopwords() and word not in _OPENERS
 
 
 def split_sentences(text: str, offset: int = 0) -> list[Span]:

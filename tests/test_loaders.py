@@ -218,3 +218,15 @@ def test_titles_numbers_and_times_do_not_cut_a_sentence_in_two():
         "Pct. with at least a bachelor's degree: 20.0%",
     ]
     assert all(text[s.start - 10 : s.end - 10] == s.text for s in split_sentences(text, offset=10))
+
+
+def test_initials_before_a_name_do_not_end_the_sentence():
+    text = ("Jackson has served on the D.C. Circuit since June. Boston's J.D. Martinez struck out. "
+            "He moved to the U.S. The next day he left. Write to P.O. Box 1179.")
+    assert [s.text for s in split_sentences(text)] == [
+        "Jackson has served on the D.C. Circuit since June.",
+        "Boston's J.D. Martinez struck out.",
+        "He moved to the U.S.",
+        "The next day he left.",
+        "Write to P.O. Box 1179.",
+    ]
