@@ -28,6 +28,7 @@ CONSENSUS_ARTICLES = 10  # retrieved articles checked for repeats of a sentence'
 # Minister Chrystia Freeland") ranks before one that holds the same words otherwise ("Foreign Affairs
 # Minister Winston Peters left for Canada"), which word-count features cannot tell apart.
 ROLE_HOLDER_BONUS = 5.0
+FORM_WORDS = ("old", "long", "far", "big", "large", "high", "tall", "based", "located", "held", "situated")
 SHORT_QUESTION_TERMS = 3  # a question of at most this many words must have its names near the answer
 # MiniLM cosine from which a word after a number counts what "how many" asks for: synonyms pass
 # (countries/nations 0.79, children/kids 0.89, deaths/fatalities 0.83), kindred words do not
@@ -164,6 +165,11 @@ def score_sentences(
     # questions name people and places only as context.
     asked_names = name_groups(question)
     names_required = bool(asked_names) and len(content_terms(question)) <= SHORT_QUESTION_TERMS
+    # A question of one name and one word about it ("When did Queen Elizabeth die?") asks that word
+    # of it; a sentence naming the queen without it is not evidence. Not the words that only shape
+    # the question ("How old is...", "Where is ... based?").
+    asked_about = set(info.plain_terms) - {stem(w) for w in FORM_WORDS}
+    one_thing_asked = asked_about if len(asked_names) == 1 and len(asked_about) == 1 else set()
     # A follow-up's "he"/"she": the person of the earlier turn it stands for (QuestionInfo.referent).
     person = set(content_terms(info.referent)) if info.referent and refers_to_one_person(question) else set()
     holder = role_asked(question)  # "Who is Canada's foreign minister?": holder "canada", role {"foreign", "minister"}
@@ -190,6 +196,8 @@ def score_sentences(
             s.score = 0.0
         if person and not person & near:  # "What did she say?": a sentence by or about her
             s.score = 0.0
+        if one_thing_asked and not one_thing_asked & near:  # "When did Kim Jong Un die?": a sentence
+            s.score = 0.0  # about Kim, and the one before it, that say nothing of his death
         # Not a list of nations (no role), another role (a foreign minister for the prime minister), nor
         # a role of someone else ("Canada's Minister..." in "British Columbia" for Columbia's minister).
         if holder and not (names_role(s.text, holder) and holds_role(s.text, holder)):

@@ -159,6 +159,15 @@ def test_unanswerable_questions_near_the_topic_are_refused(qa):
         assert not answer.citations and answer.closest  # closest passages are shown, never cited
 
 
+def test_a_question_of_one_name_and_one_word_needs_that_word_near_the_answer(qa):
+    # The "war of words between Trump and Kim Jong Un" sentence names Kim but not his death.
+    answer = qa.answer("When did Kim Jong Un die?")
+    assert answer.refused, answer.text
+    assert "New York" in qa.answer("Where is the Korea Society based?").text  # "based" only shapes it
+    assert "Monday" in qa.answer("When did Peters leave?").text  # "left" is "leave"
+    assert "maximum pressure" in qa.answer("What did Tillerson call for?").text
+
+
 def test_what_did_x_say_is_answered_only_by_words_of_x(qa):
     # A sentence that names them, speaks to them or quotes someone else about them is no answer.
     for question in ("What did Kim Jong Un say?",  # Tillerson's message to Kim
