@@ -28,6 +28,7 @@ CONSENSUS_ARTICLES = 10  # retrieved articles checked for repeats of a sentence'
 # Minister Chrystia Freeland") ranks before one that holds the same words otherwise ("Foreign Affairs
 # Minister Winston Peters left for Canada"), which word-count features cannot tell apart.
 ROLE_HOLDER_BONUS = 5.0
+# Words that shape a question rather than say what it asks about: "How old is...", "Where is ... based?"
 FORM_WORDS = ("old", "long", "far", "big", "large", "high", "tall", "based", "located", "held", "situated")
 SHORT_QUESTION_TERMS = 3  # a question of at most this many words must have its names near the answer
 # MiniLM cosine from which a word after a number counts what "how many" asks for: synonyms pass
@@ -174,9 +175,11 @@ def score_sentences(
     person = set(content_terms(info.referent)) if info.referent and refers_to_one_person(question) else set()
     holder = role_asked(question)  # "Who is Canada's foreign minister?": holder "canada", role {"foreign", "minister"}
     speaker = speaker_asked(question)  # "What did Japan say?": {"japan"}, whose words the answer must give
-    voices = {doc: speaker | aliases(" ".join(sp.text for sp in spans) or text, speaker)
-              for doc, spans, text in ((s.passage.doc_id, spans_of[s.passage.doc_id], s.passage.text)
-                                       for s in shortlist)} if speaker else {}
+    voices: dict[str, frozenset[str]] = {}  # per article: the speaker and the names its titles give
+    for s in shortlist if speaker else []:
+        doc = s.passage.doc_id
+        if doc not in voices:
+            voices[doc] = speaker | aliases(" ".join(sp.text for sp in spans_of[doc]) or s.passage.text, speaker)
     tags: list = [()] * len(shortlist)
     if info.entity_labels:  # only questions that ask for a kind of entity pay for tagging
         # "He said the North ..." is by the person the sentence before names: tag the two together.
