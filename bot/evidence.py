@@ -144,7 +144,8 @@ def score_sentences(
         doc = s.passage.doc_id
         if doc not in spans_of:
             spans_of[doc] = (article_sentences(doc) if article_sentences else None) or []
-    whole_article = {doc: set(content_terms(" ".join(sp.text for sp in spans))) for doc, spans in spans_of.items()}
+    article_text = {doc: " ".join(sp.text for sp in spans) for doc, spans in spans_of.items()}
+    whole_article = {doc: set(content_terms(text)) for doc, text in article_text.items()}
     starts_of = {doc: [sp.start for sp in spans] for doc, spans in spans_of.items()}
     windows, befores, afters, positions = [], [], [], []
     for s in shortlist:
@@ -179,7 +180,7 @@ def score_sentences(
     for s in shortlist if speaker else []:
         doc = s.passage.doc_id
         if doc not in voices:
-            voices[doc] = speaker | aliases(" ".join(sp.text for sp in spans_of[doc]) or s.passage.text, speaker)
+            voices[doc] = speaker | aliases(article_text[doc] or s.passage.text, speaker)
     tags: list = [()] * len(shortlist)
     if info.entity_labels:  # only questions that ask for a kind of entity pay for tagging
         # "He said the North ..." is by the person the sentence before names: tag the two together.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from bot.sentence_features import gives_their_words
 from bot.text import content_terms, stem, stopwords
 
 _WHAT_DID_SAY = re.compile(
@@ -30,9 +31,7 @@ _AFTER = 5  # "Kono, speaking in Vancouver, said": words between the speaker and
 _BEFORE = 7  # "said U.S. Secretary of State Rex Tillerson": a title between the verb and the name
 _TITLE_GLUE = {"of", "the", "to", "for"}  # "Secretary of State", "according to"
 _NEW_CLAUSE = {"and", "or", "but", "while", "as", "who", "which", "that", "when", "after", "before"}
-_HE_SAID = re.compile(
-    r"^\s*(?:he|she|they)\s+(?:also\s+)?(?:said|says|added|told|warned|argued|insisted|noted|stressed)\b"
-    r"|\b(?:he|she|they)\s+(?:said|says|added|told|explained|noted)\b", re.I)
+_PRONOUN_SAID = re.compile(r"\b(?:he|she|they)\s+(?:said|says|added|told|explained|noted)\b", re.I)  # '"...," they said'
 _OPENING_QUOTE = re.compile(r"^\s*[\"“]")
 
 
@@ -82,9 +81,9 @@ def speaks(sentence: str, before: str, who: frozenset[str], after: str = "") -> 
 
 def _words_of_the_one_before(sentence: str) -> bool:
     """"He said ...", or a quote that names no other speaker ('"...," says Vilaró' is Vilaró's)."""
-    if _HE_SAID.search(sentence):
+    if _PRONOUN_SAID.search(sentence):
         return True
-    return bool(_OPENING_QUOTE.match(sentence)) and not _names_a_speaker(sentence)
+    return gives_their_words(sentence) and not (_OPENING_QUOTE.match(sentence) and _names_a_speaker(sentence))
 
 
 def _names_a_speaker(sentence: str) -> bool:
