@@ -27,6 +27,7 @@ from bot.sentence_features import (
 )
 from bot.prompts import load_prompt
 from bot.retrieve import Retriever
+from bot.spelling import Speller, vocabulary_stamp
 from bot.store import Store, open_store
 from bot.text import Span, content_terms, split_sentences
 from bot.verify import addressed_to_model
@@ -117,6 +118,9 @@ class QA:
         self.refusal = load_prompt("refusal")
         self.answer_model = load_answer_model(self.settings)
         self.conflict_note = load_prompt("conflict_note")
+        self._speller: Speller | None = None
+        self._speller_stamp: object = None
+        self._speller_lock = threading.Lock()
         with _FIRST_USE:  # NLTK loads here, one thread at a time, not in simultaneous first questions
             split_sentences(" ".join(content_terms("Warm up the stopwords. And the sentence tokenizer.")))
 
@@ -138,14 +142,20 @@ class QA:
         `as_of`: the date the question is asked on (YYYY-MM-DD); newer articles near it rank higher.
         Default: the newest article's date in the store."""
         started = time.perf_counter()
-        question = check_question(question, self.settings.max_question_chars, follow_up=bool(history))
+        asked = check_question(question, self.settings.max_question_chars, follow_up=bool(history))
+        question, corrections = self._spelling(asked)
+        if history:  # earlier turns are kept as typed; a follow-up folds in the corrected words
+            history = [(self._spelling(q)[0], a) for q, a in history]
         ev = self.evidence(question, history, top_k=top_k, as_of=as_of)
         answer_passages, query = ev.answer_passages, ev.query
         scored = _new_before_repeated(ev.scored, history, self.settings.min_answer_probability * strictness)
         retrieved = list(dict.fromkeys(p.source for p in ev.passages))
         retrieved_ms = ev.retrieved_ms
 
-        answer = Answer(question=question, text="", retrieved=retrieved, query=query)
+        answer = Answer(question=asked, text="", retrieved=retrieved, query=query, corrections=corrections)
+        if corrections:
+            fixed = ", ".join(f"{a} -> {b}" for a, b in corrections.items())
+            answer.notes.append(f"Searched for: {question} (spelling as in the articles: {fixed})")
         if not self._passes_gate(scored, strictness):
             answer.refused = True
             answer.text = self.refusal
@@ -200,6 +210,17 @@ class QA:
                                  article_sentences=self._article_sentences, model=self.answer_model,
                                  earlier_question=history[-1][0] if history else "")
         return Evidence(query, passages, answer_passages, scored, retrieved_ms)
+
+    def _spelling(self, question: str) -> tuple[str, dict[str, str]]:
+        """The question with words the articles never use corrected to their spelling, and the changes."""
+        if not self.settings.spelling:
+            return question, {}
+        stamp = vocabulary_stamp(self.store.folder)
+        with self._speller_lock:  # reloaded after an ingest has rewritten the vocabulary
+            if self._speller is None or stamp != self._speller_stamp:
+                self._speller, self._speller_stamp = Speller.load(self.store.folder), stamp
+            speller = self._speller
+        return speller.correct(question)
 
     # --- the evidence gate and the extractive answerer
     def _passes_gate(self, scored: list[Sentence], strictness: float) -> bool:

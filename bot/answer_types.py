@@ -56,6 +56,7 @@ class Answer:
     answerer: str = "extractive"
     query: str = ""  # the retrieval query after folding in the conversation
     notes: list[str] = field(default_factory=list)  # e.g. dropped unsupported sentences
+    corrections: dict[str, str] = field(default_factory=dict)  # misspelt question word -> the articles' word
 
     def to_json(self) -> dict:
         return {
@@ -67,5 +68,6 @@ class Answer:
             "answerer": self.answerer,
             "query": self.query,
             "notes": self.notes,
+            "corrections": self.corrections,
             "timings": self.timings,
         }

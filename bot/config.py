@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     # the trade-off curve behind the default is in DECISIONS.md).
     min_answer_probability: float = Field(0.20, ge=0.0, le=1.0, description="evidence gate threshold")
     max_answer_sentences: int = Field(2, ge=1, le=8)
+    spelling: bool = Field(True, description="correct question words the articles never use to a close word they do use")
     answer_model: Path | None = Field(None, description="weights written by `bot calibrate` (default: built in)")
 
     # --- answerer

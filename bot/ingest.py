@@ -4,8 +4,9 @@ Crash safety: documents go through in batches; each batch first removes any chun
 behind (a killed earlier run), then adds its chunks to Chroma, then atomically rewrites the docstore.
 A kill at any point leaves either the old state or chunks that the next run replaces, never duplicates
 or orphans. Chunk ids are deterministic (`<doc id>#<n>`), so a resumed ingest equals a clean one.
-A marker file (bm25.stale) stands from the first change until the BM25 index is rewritten, so a run
-killed before that rewrite has it rebuilt by the next run even when no article changed since.
+A marker file (bm25.stale) stands from the first change until the BM25 index and the vocabulary the
+spelling correction uses are rewritten, so a run killed before that has them rebuilt by the next run
+even when no article changed since.
 
 Test hook: BOT_TEST_KILL_AT=<point>:<n> (see bot.store.kill_point_for_tests) kills the process at
 `batch` (before batch n is embedded), `embedded` (after the n-th embedding call), `chroma-written`
@@ -29,6 +30,7 @@ from llama_index.core.node_parser import SentenceSplitter
 from bot.config import Settings
 from bot.lexical import all_chunks, build_bm25, load_bm25, save_bm25
 from bot.loaders import LoadResult, load_paths
+from bot.spelling import count_words, has_vocabulary, save_vocabulary
 from bot.store import Store, kill_point_for_tests, open_store, stale_temp_files
 
 BATCH_DOCS = 32
@@ -211,9 +213,11 @@ def ingest(
             progress(done, len(todo))
 
     changed = bool(todo or report.deleted)
-    if changed or stale_marker.exists() or load_bm25(store.folder, 1) is None:
+    if changed or stale_marker.exists() or load_bm25(store.folder, 1) is None or not has_vocabulary(store.folder):
         kill_point_for_tests("bm25")
-        save_bm25(build_bm25(all_chunks(store.collection), settings.top_k), store.folder)
+        chunks = all_chunks(store.collection)
+        save_bm25(build_bm25(chunks, settings.top_k), store.folder)
+        save_vocabulary(count_words(c.text for c in chunks), store.folder)
         stale_marker.unlink(missing_ok=True)
 
     report.added = len(new_docs)

@@ -99,6 +99,15 @@ def test_question_gets_streamed_answer_with_citations_and_highlighted_passages(s
     assert "extractive answerer" in msg.caption[0].value
 
 
+def test_a_misspelt_question_is_answered_and_the_chat_says_what_it_searched_for(seed_app):
+    at = ask(seed_app, "What did Tilerson say about sanctons?")
+    (msg,) = assistant(at)
+    assert "Tillerson" in answer_text(msg) and "[1]" in answer_text(msg)
+    notes = [plain(c.value) for c in msg.caption if plain(c.value).startswith("Note:")]
+    assert any("Searched for: What did Tillerson say about sanctions?" in n and "Tilerson -> Tillerson" in n
+               for n in notes), notes
+
+
 def test_example_questions_on_first_load_can_be_clicked(seed_app):
     at = seed_app
     examples = [b for b in at.button if b.key and b.key.startswith("example-")]

@@ -82,8 +82,11 @@ def snapshot(store: Path) -> dict:
     bm25_chunks = {
         item["node_id"]: json.loads(item["_node_content"])["text"] for item in (bm25.corpus if bm25 else [])
     }
+    vocabulary_file = store / "vocabulary.json"  # the words spelling correction corrects to
+    vocabulary = json.loads(vocabulary_file.read_text(encoding="utf-8")) if vocabulary_file.exists() else None
     leftovers = sorted(p.name for p in store.iterdir() if p.name.endswith(".tmp") or p.name == "bm25.stale")
-    return {"chunks": chunks, "vectors": vectors, "docs": docs, "bm25": bm25_chunks, "leftovers": leftovers}
+    return {"chunks": chunks, "vectors": vectors, "docs": docs, "bm25": bm25_chunks, "vocabulary": vocabulary,
+            "leftovers": leftovers}
 
 
 def assert_consistent(snap: dict) -> None:
@@ -95,6 +98,7 @@ def assert_consistent(snap: dict) -> None:
     empty = set(docs) - {c["doc"] for c in chunks.values()}
     assert not empty, f"articles without chunks: {sorted(empty)[:5]}"
     assert snap["bm25"] == {cid: c["text"] for cid, c in chunks.items()}, "BM25 index differs from the chunks"
+    assert snap["vocabulary"], "no vocabulary for spelling correction"
     assert snap["leftovers"] == [], snap["leftovers"]
 
 
@@ -102,6 +106,7 @@ def assert_same(resumed: dict, clean: dict) -> None:
     assert_consistent(resumed)
     assert resumed["docs"] == clean["docs"]  # same article ids and content hashes
     assert resumed["chunks"] == clean["chunks"]  # same chunk ids, texts, owners, metadata
+    assert resumed["vocabulary"] == clean["vocabulary"]
     for cid, vec in clean["vectors"].items():
         assert np.allclose(resumed["vectors"][cid], vec, atol=1e-4), cid
 
