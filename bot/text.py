@@ -130,6 +130,7 @@ _DEMONYMS = {
 }
 
 
+@lru_cache(maxsize=200_000)  # called for every word of every candidate sentence: half of an answer's time
 def stem(word: str) -> str:
     """A light stemmer: enough to match 'sanctions' with 'sanction', 'urged' with 'urge',
     'Japanese' with 'Japan' and (`bot/lemmas.py`) 'told' with 'tell'."""
@@ -154,7 +155,12 @@ def content_words(text: str) -> list[str]:
 
 def content_terms(text: str) -> list[str]:
     """Stemmed `content_words`."""
-    return [stem(w) for w in content_words(text)]
+    return list(_content_terms(text))
+
+
+@lru_cache(maxsize=2048)  # an answer reads each candidate sentence's terms several times (overlap, features)
+def _content_terms(text: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in content_words(text))
 
 
 def coverage(question_terms: list[str], evidence: str) -> float:
