@@ -16,8 +16,8 @@ from llama_index.core.schema import NodeWithScore
 from bot.answer_model import DEFAULT, AnswerModel
 from bot.entities import default_tagger
 from bot.sentence_features import (
-    QuestionInfo, counted_words, features, holds_role, name_groups, names_role, rarity, refers_to_one_person, role_asked,
-    opens_with_he_said, weighted_coverage, words_after_numbers,
+    QuestionInfo, asks_age, counted_words, features, holds_role, name_groups, names_role, rarity, refers_to_one_person,
+    role_asked, opens_with_he_said, states_an_age, weighted_coverage, words_after_numbers,
 )
 from bot.speakers import aliases, speaker_asked, speaks
 from bot.text import Span, content_terms, coverage, split_sentences, stem
@@ -176,6 +176,7 @@ def score_sentences(
     person = set(content_terms(info.referent)) if info.referent and refers_to_one_person(question) else set()
     holder = role_asked(question)  # "Who is Canada's foreign minister?": holder "canada", role {"foreign", "minister"}
     speaker = speaker_asked(question)  # "What did Japan say?": {"japan"}, whose words the answer must give
+    age_asked = asks_age(question)  # "How old is Carlos Santana?": not a baseball score that names a Santana
     voices: dict[str, frozenset[str]] = {}  # per article: the speaker and the names its titles give
     for s in shortlist if speaker else []:
         doc = s.passage.doc_id
@@ -208,6 +209,8 @@ def score_sentences(
             s.score = 0.0
         if speaker and not speaks(s.text, befores[i], voices[s.passage.doc_id], afters[i]):
             s.score = 0.0  # names Japan, or speaks to Kim Jong Un, but gives no words of theirs
+        if age_asked and not states_an_age(s.text):
+            s.score = 0.0
     return sorted(shortlist, key=lambda s: -s.rank_score)
 
 

@@ -279,6 +279,20 @@ def asks_who(question: str) -> bool:
     return bool(ASKS_PERSON.search(question.lower()))
 
 
+_ASKS_AGE = re.compile(r"\bhow old\b|\bwhat age\b|\bat what age\b", re.I)
+# "a 101-year-old man", "74 years old", "aged 79", "died at 79", "Santana, 74, ..." , "Kono (54)"
+_AGE = re.compile(r"\b\d{1,3}[- ]years?[- ]old\b|\baged? \d{1,3}\b|\bat (?:the age of )?\d{1,3}\b|,\s\d{1,3},|\(\d{1,3}\)",
+                  re.I)
+
+
+def asks_age(question: str) -> bool:
+    return bool(_ASKS_AGE.search(question))
+
+
+def states_an_age(sentence: str) -> bool:
+    return bool(_AGE.search(sentence))
+
+
 def names_a_person(sentence: str) -> bool:
     (found,) = default_tagger().entities([sentence])
     return any(label == "PERSON" for _, label in found)

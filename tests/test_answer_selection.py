@@ -282,6 +282,39 @@ def test_no_conflict_note_between_a_price_in_dollars_and_a_change_in_cents(gas_q
     assert "disagree" not in answer.text, answer.text
 
 
+def test_the_ways_news_gives_an_age():
+    from bot.sentence_features import asks_age, states_an_age
+
+    assert asks_age("How old is he?") and asks_age("At what age did she retire?")
+    assert not asks_age("What did the old guard say?")
+    for sentence in ("A 101-year-old man was convicted.", "She died aged 79.", "Santana, 74, collapsed.",
+                     "He is 40 years old.", "Taro Kono (54) spoke.", "He died at 88 on Monday."):
+        assert states_an_age(sentence), sentence
+    for sentence in ("The AL won 4-3 in the 90th All-Star Game.", "Rates fell 59% since 1964.", "He is old."):
+        assert not states_an_age(sentence), sentence
+
+
+def test_how_old_is_answered_only_by_a_sentence_that_gives_an_age(tmp_path_factory, embed_model):
+    # rtqa-dev: "How old is Carlos Santana?" quoted an All-Star box score that lists another Carlos Santana.
+    ages = _small_qa(tmp_path_factory, embed_model, {
+        "concert.md": "---\ntitle: Santana collapses on stage\ndate: 2022-07-06\n---\n"
+        "Legendary musician Carlos Santana suffered a medical emergency Tuesday night during a concert in Michigan, "
+        "his management team said. He was playing at an outdoor theatre about 40 miles outside Detroit. "
+        "In videos recorded by fans, the 74-year-old musician sits on the corner of the stage and stops playing.\n",
+        "all-star.md": "---\ntitle: All-Star Game\ndate: 2019-07-09\n---\n"
+        "The National League pitchers were perfect through the third and fourth innings, as Jacob deGrom and Luis "
+        "Castillo got through the first six hitters in the AL lineup: George Springer, DJ LeMahieu, Mike Trout, "
+        "Carlos Santana, J.D. Martinez and Alex Bregman. The AL won 4-3.\n",
+        "trial.md": "---\ntitle: Former guard convicted\ndate: 2022-06-28\n---\n"
+        "A 101-year-old man who served as a guard at a camp was convicted by a court in Brandenburg. "
+        "The court sentenced the former guard to five years in prison.\n",
+    })
+    answer = ages.answer("How old is Carlos Santana?")  # the 74-year-old is "the musician": no name to match
+    assert answer.refused, answer.text
+    answer = ages.answer("How old is the former guard convicted in Brandenburg?")
+    assert not answer.refused and "101-year-old" in answer.citations[0].quote, answer.text
+
+
 # --- the model file and `bot calibrate`
 def test_answer_model_file_round_trip_and_unknown_feature_error(tmp_path):
     path = tmp_path / "model.json"
