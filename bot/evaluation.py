@@ -172,6 +172,7 @@ def settings_summary(settings: Settings, embed_model) -> dict:
         "min_answer_probability": settings.min_answer_probability,
         "answer_model": str(settings.answer_model) if settings.answer_model else "built-in",
         "max_answer_sentences": settings.max_answer_sentences,
+        "spelling": settings.spelling,  # a misspelt question set scores very differently without it
     }
     if settings.answerer != "extractive":
         info["llm_model"] = str(settings.gguf_path) if settings.answerer == "gguf" else settings.llm_model

@@ -55,6 +55,7 @@ def test_seed_questions_meet_floors(seed_run):
     for metric, ceiling in CEILINGS.items():
         assert s[metric] <= ceiling, f"{metric} {s[metric]:.3f} rose above {ceiling}"
     assert s["settings"]["answerer"] == "extractive" and s["settings"]["chunk_size"] == 512
+    assert s["settings"]["spelling"] is True
     # Baselines in the same run, as extra rows of the retrieval table.
     assert set(s["baselines"]) == {"bm25", "llamaindex_default"}
     assert all(b["hits_at_10"] == 1.0 for b in s["baselines"].values())  # two articles: both retrieved
