@@ -12,7 +12,6 @@ BM25 index; pyspellchecker (Norvig's method) gives the words one edit away and t
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import Counter
 from functools import lru_cache
@@ -21,6 +20,7 @@ from typing import Iterable
 
 from spellchecker import SpellChecker
 
+from bot.store import atomic_write_text
 from bot.text import stopwords
 
 VOCABULARY_FILE = "vocabulary.json"
@@ -42,10 +42,8 @@ def count_words(texts: Iterable[str]) -> dict[str, list[int]]:
 
 
 def save_vocabulary(counts: dict[str, list[int]], folder: Path) -> None:
-    """Written to a temporary file and renamed in, so a reader never sees half of it."""
-    tmp = folder / f".{VOCABULARY_FILE}.tmp"
-    tmp.write_text(json.dumps(counts, separators=(",", ":")), encoding="utf-8")
-    os.replace(tmp, folder / VOCABULARY_FILE)
+    """Written whole or not at all (a temporary file renamed in)."""
+    atomic_write_text(folder / VOCABULARY_FILE, json.dumps(counts, separators=(",", ":")))
 
 
 def has_vocabulary(folder: Path) -> bool:

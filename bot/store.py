@@ -56,7 +56,9 @@ def kill_point_for_tests(point: str) -> None:
 
 def stale_temp_files(folder: Path) -> list[Path]:
     """Temporary files a killed write left behind (see atomic_write_text)."""
-    return [p for name in (DOCSTORE_FILE, INFO_FILE) for p in folder.glob(f".{name}.*.tmp")]
+    from bot.spelling import VOCABULARY_FILE  # here, not at the top: bot.spelling imports this module
+
+    return [p for name in (DOCSTORE_FILE, INFO_FILE, VOCABULARY_FILE) for p in folder.glob(f".{name}.*.tmp")]
 
 
 def atomic_write_text(path: Path, text: str) -> None:
