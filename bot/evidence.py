@@ -28,8 +28,6 @@ CONSENSUS_ARTICLES = 10  # retrieved articles checked for repeats of a sentence'
 # Minister Chrystia Freeland") ranks before one that holds the same words otherwise ("Foreign Affairs
 # Minister Winston Peters left for Canada"), which word-count features cannot tell apart.
 ROLE_HOLDER_BONUS = 5.0
-# Words that shape a question rather than say what it asks about: "How old is...", "Where is ... based?"
-FORM_WORDS = ("old", "long", "far", "big", "large", "high", "tall", "based", "located", "held", "situated")
 SHORT_QUESTION_TERMS = 3  # a question of at most this many words must have its names near the answer
 # MiniLM cosine from which a word after a number counts what "how many" asks for: synonyms pass
 # (countries/nations 0.79, children/kids 0.89, deaths/fatalities 0.83), kindred words do not
@@ -170,7 +168,7 @@ def score_sentences(
     # A question of one name and one word about it ("When did Queen Elizabeth die?") asks that word
     # of it; a sentence naming the queen without it is not evidence. Not the words that only shape
     # the question ("How old is...", "Where is ... based?").
-    asked_about = set(info.plain_terms) - {stem(w) for w in FORM_WORDS}
+    asked_about = set(info.plain_terms)
     one_thing_asked = asked_about if len(asked_names) == 1 and len(asked_about) == 1 else set()
     # A follow-up's "he"/"she": the person of the earlier turn it stands for (QuestionInfo.referent).
     person = set(content_terms(info.referent)) if info.referent and refers_to_one_person(question) else set()

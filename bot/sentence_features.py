@@ -12,11 +12,12 @@ rank and whether it reads like a headline.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from bot.entities import ASKS_DATE, ASKS_PERSON, ASKS_PLACE, asked_labels, default_tagger, new_entities
+from bot.entities import ASKS_DATE, ASKS_PERSON, ASKS_PLACE, asked_labels, default_tagger, kind_word, new_entities
 from bot.text import content_terms, content_words, coverage, stem, stopwords, words
 
 _NUMBER = re.compile(
@@ -35,10 +36,12 @@ _ANY_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z'’.-]*[A-Za-z]")
 _CAPITALISED = re.compile(r"(?<!^)(?<![.!?:\"“]\s)\b[A-Z][A-Za-z'’.-]*[A-Za-z]|\b[A-Z]{2,}\b")
 
 
+# "Which country...?" and "Which countries...?" alike ask for names.
 _ASKS_NAMED_THING = re.compile(
-    r"\bwhich (person|leader|official|minister|country|nation|city|state|company|team|player|president|"
-    r"organi[sz]ation|group|party|firm|brand|actor|actress|singer|band|film|movie|show|court|agency)\b|"
-    r"\bwhat (country|city|state|company|organi[sz]ation|team|name)\b"
+    r"\bwhich (person|people|leaders?|officials?|ministers?|countr(y|ies)|nations?|cit(y|ies)|states?|"
+    r"compan(y|ies)|teams?|players?|presidents?|organi[sz]ations?|groups?|part(y|ies)|firms?|brands?|"
+    r"actors?|actress(es)?|singers?|bands?|films?|movies?|shows?|courts?|agenc(y|ies))\b|"
+    r"\bwhat (countr(y|ies)|cit(y|ies)|states?|compan(y|ies)|organi[sz]ations?|teams?|name)\b"
 )
 
 
@@ -151,13 +154,14 @@ class QuestionInfo:
     plain_terms: tuple[str, ...] = ()  # its words that are not names: what it asks about them ("favourite food")
     referent: str = ""  # a follow-up's "he"/"she"/"they": the earlier turn's names
     pronouns: frozenset[str] = frozenset()  # every form of the question's personal pronoun ("she", "her", "hers")
+    kind_word: str = ""  # "which countries": the kind asked for, matched by naming one (entities.kind_word)
 
     @classmethod
     def of(cls, question: str, context: str = "", earlier_question: str = "") -> "QuestionInfo":
         """`context`: the retrieval query of a follow-up (the question, then the earlier turn); the
         earlier turn's names stand in for "he", "she", "it". `earlier_question`: the question of that
         turn, whose words a follow-up of one word or none ("Why?", "Where was it held?") is about."""
-        terms = content_terms(question)
+        terms = asked_terms(question)
         anchors = question_anchors(question)
         search_text = question
         referent = ""
@@ -187,10 +191,32 @@ class QuestionInfo:
             if names and search_text == question:
                 search_text = f"{question} ({', '.join(names)})"
         own_names = values_of(question, "name")
-        plain = tuple(t for t in content_terms(question) if t not in own_names)
+        plain = tuple(t for t in asked_terms(question) if t not in own_names)
         return cls(question, terms, expected_answer_type(question), anchors, set(terms), search_text,
                    counted_things(question), asks_what_said(question), asked_labels(question),
-                   own_names, plain, referent, _pronoun_forms(question) if referent else frozenset())
+                   own_names, plain, referent, _pronoun_forms(question) if referent else frozenset(),
+                   kind_word(question) or "")
+
+
+# Words that only shape a question: "How old is...", "Where is ... based?", "What happened in Hawaii?"
+# (asks for the event itself, not for a sentence holding the word "happened").
+FORM_WORDS = ("old", "long", "far", "big", "large", "high", "tall", "based", "located", "held", "situated",
+              "happen", "happened", "happens", "happening", "occur", "occurred", "occurs")
+
+
+@lru_cache(maxsize=1)
+def _form_terms() -> frozenset[str]:
+    return frozenset(stem(w) for w in FORM_WORDS)
+
+
+_TAKE_PLACE = re.compile(r"\b(?:take|takes|took|taken|taking)\s+place\b", re.I)  # "When did it take place?"
+
+
+def asked_terms(question: str) -> list[str]:
+    """The question's content words without those that only shape it; all of them when nothing else
+    is left ("How old?")."""
+    terms = content_terms(_TAKE_PLACE.sub(" ", question)) or content_terms(question)
+    return [t for t in terms if t not in _form_terms()] or terms
 
 
 FOLLOW_UP_NAMES = 4
@@ -235,6 +261,18 @@ def _pronoun_forms(question: str) -> frozenset[str]:
 # "Where...?" is answered by a place the sentence puts something in, at or to ("meeting in
 # Vancouver"), not by one it mentions in passing ("nations that supported South Korea").
 _AT_PLACE = re.compile(r"\b(in|at|to|near|outside|inside|into|from|across|on)\s+(the\s+)?$", re.I)
+PLACE_REACH = 6  # words from the question's word to its place ("meeting in Vancouver", "talks held in Canada")
+
+
+def _placed(before: str, question_terms: set[str]) -> bool:
+    """The text before a place puts something the question asks about in, at or to it: "20 nations
+    meeting in Vancouver" places the meeting; "...days after a missile alert caused panic on Hawaii"
+    places the panic, not the meeting (in an article about one meeting every sentence names a place)."""
+    if not _AT_PLACE.search(before[-12:] + " "):
+        return False
+    return bool(question_terms & set(content_terms(" ".join(before.split()[-PLACE_REACH:]))))
+
+
 MATCHED_CAP = 4
 ENTITY_CONTEXT_WORDS = 2
 
@@ -331,12 +369,6 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     # names that person (otherwise the "she" is likely someone else).
     refers_back = q.pronouns & set(words(sentence)) and set(content_terms(q.referent)) & set(content_terms(window))
     term_text = f"{sentence} {q.referent}" if refers_back else sentence
-    s_terms = set(content_terms(term_text))
-    shared = len(q.term_set & s_terms)  # how many of the question's words the sentence holds
-    passage_terms = set(content_terms(passage_text)) | set(content_terms(window))
-    anchors = q.anchors
-    where = (article_terms or set()) | passage_terms
-    anchor_share = len({a for a in anchors if a in where or a in passage_text.lower()}) / len(anchors) if anchors else 1.0
     new_typed = 0.0
     typed_missing = 0.0
     if q.kind:
@@ -346,6 +378,17 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
             new = counts_of(sentence, q.counted) - values_of(q.text, "number")
         new_typed = 1.0 if new else 0.0
         typed_missing = 1.0 - new_typed
+    # "Which countries...?" is answered by "China and Russia": naming one stands for the kind's word,
+    # in a sentence about the question (a list of attending nations does not say who was not invited).
+    about = q.term_set & set(content_terms(term_text))
+    kind = f" {q.kind_word}" if q.kind_word and new_typed and about - {stem(q.kind_word)} else ""
+    term_text += kind
+    s_terms = set(content_terms(term_text))
+    shared = len(q.term_set & s_terms)  # how many of the question's words the sentence holds
+    passage_terms = set(content_terms(passage_text)) | set(content_terms(window))
+    anchors = q.anchors
+    where = (article_terms or set()) | passage_terms
+    anchor_share = len({a for a in anchors if a in where or a in passage_text.lower()}) / len(anchors) if anchors else 1.0
     new_names = values_of(sentence, "name") - q.names - q.term_set
     new_values = (new_names | values_of(sentence, "number")) - q.term_set
     agreeing = max((sum(1 for o in others if v in o) for v in new_values), default=0)
@@ -356,15 +399,15 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     # "Australia" does not answer "What is the capital of Australia?"). Finer than `new_value`,
     # which takes any capitalised word for a name.
     typed_entity = 0.0
-    if q.entity_labels and shared >= ENTITY_CONTEXT_WORDS:
+    if q.entity_labels and shared >= min(ENTITY_CONTEXT_WORDS, len(q.term_set)):
         found = new_entities(entities, q.entity_labels, q.term_set, q.names)
         if found and ASKS_PLACE.search(q.text.lower()):
-            found = [e for e in found if _AT_PLACE.search(sentence.split(e)[0][-12:] + " ")]
+            found = [e for e in found if _placed(sentence.split(e)[0], q.term_set)]
         typed_entity = 1.0 if found else 0.0
     return [
         dense,
         coverage(q.terms, term_text),
-        coverage(q.terms, window + " " + passage_text),
+        coverage(q.terms, window + " " + passage_text + kind),
         anchor_share,
         new_typed,
         typed_missing,
@@ -384,7 +427,7 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
         # The share of what the question asks about its names ("favourite food" of "What is Kim Jong
         # Un's favourite food?") that the sentence or the one before holds: a sentence about Kim Jong
         # Un holds his name, which alone says nothing of his food.
-        coverage(q.plain_terms, window) if q.plain_terms else 1.0,
+        coverage(q.plain_terms, window + kind) if q.plain_terms else 1.0,
     ]
 
 

@@ -216,6 +216,38 @@ def test_a_title_before_a_name_lets_the_name_speak_for_it():
 
 
 # --- conflicts: different values for the asked fact are shown side by side, each cited and dated
+def test_naming_one_of_the_asked_kind_stands_for_the_kinds_word():
+    q = "Which countries were not invited?"
+    answer = _row(q, "The diplomat urged China and Russia, which were not invited, to enforce sanctions.")
+    assert answer["overlap"] == 1 and answer["matched"] == 0.5
+    # A list of attending nations names countries, but says nothing of who was not invited.
+    listing = _row(q, "It is a diverse gathering of European and Asian nations, as well as Australia and Colombia.")
+    assert listing["overlap"] == 0
+    # "What is the capital of Australia?" asks about a capital, not for a kind of thing.
+    assert _row("What is the capital of Australia?", "Australia and New Zealand sent ministers.")["overlap"] == 0.5
+
+
+def test_words_that_only_shape_a_question_are_not_asked_for():
+    # "happened", "held", "take place" ask for the event, its place or its date: not for the words.
+    assert _row("What happened in Hawaii?", "A missile alert caused panic in Hawaii.")["overlap"] == 1
+    assert _row("When did the meeting take place?", "The meeting opened on Tuesday.")["overlap"] == 1
+    def place_found(sentence: str, place: str) -> float:
+        values = features(QuestionInfo.of("Where was the meeting held?"), sentence, sentence, sentence,
+                          article_rank=1, position=3, dense=0.5, entities=[(place, "GPE")])
+        return dict(zip(FEATURES, values))["typed_entity"]
+
+    assert place_found("Ministers are meeting in Vancouver.", "Vancouver") == 1
+    # A place the sentence gives for something else does not say where the meeting was.
+    assert place_found("The meeting came days after a missile alert caused panic on Hawaii.", "Hawaii") == 0
+
+
+def test_short_questions_about_the_meeting_are_answered(qa):
+    for question, expected in (("Which countries were not invited?", "China and Russia"),
+                               ("What happened in Hawaii?", "missile alert")):
+        answer = qa.answer(question)
+        assert not answer.refused and expected in answer.citations[0].quote, (question, answer.text)
+
+
 def _small_qa(tmp_path_factory, embed_model, articles: dict[str, str]):
     """A QA over a store of a few articles written here."""
     from bot.answer import QA
