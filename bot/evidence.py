@@ -17,7 +17,7 @@ from bot.answer_model import DEFAULT, AnswerModel
 from bot.entities import default_tagger
 from bot.sentence_features import (
     QuestionInfo, asks_age, counted_words, features, holds_role, name_groups, names_role, rarity, refers_to_one_person,
-    role_asked, opens_with_he_said, states_an_age, weighted_coverage, words_after_numbers,
+    role_asked, named_thing, names_the_thing, opens_with_he_said, states_an_age, weighted_coverage, words_after_numbers,
 )
 from bot.speakers import aliases, speaker_asked, speaks
 from bot.text import Span, content_terms, coverage, split_sentences, stem
@@ -174,6 +174,7 @@ def score_sentences(
     person = set(content_terms(info.referent)) if info.referent and refers_to_one_person(question) else set()
     holder = role_asked(question)  # "Who is Canada's foreign minister?": holder "canada", role {"foreign", "minister"}
     speaker = speaker_asked(question)  # "What did Japan say?": {"japan"}, whose words the answer must give
+    thing_named = named_thing(question)  # "What is the name of the property...?": {"property", ...}
     age_asked = asks_age(question)  # "How old is Carlos Santana?": not a baseball score that names a Santana
     voices: dict[str, frozenset[str]] = {}  # per article: the speaker and the names its titles give
     for s in shortlist if speaker else []:
@@ -209,6 +210,8 @@ def score_sentences(
             s.score = 0.0  # names Japan, or speaks to Kim Jong Un, but gives no words of theirs
         if age_asked and not states_an_age(s.text):
             s.score = 0.0
+        if thing_named and not names_the_thing(s.text, thing_named, info.term_set):
+            s.score = 0.0  # "What was the name of the missile...?": a sentence that names no missile
     return sorted(shortlist, key=lambda s: -s.rank_score)
 
 

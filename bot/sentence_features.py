@@ -331,6 +331,35 @@ def states_an_age(sentence: str) -> bool:
     return bool(_AGE.search(sentence))
 
 
+_NAME_OF = re.compile(r"\bwhat (?:is|was|are|were) the names? of (?:the |a |an )?(.+?)\s*\??\s*$", re.I)
+NAME_REACH = 4  # words between the named thing and its name ("Adelaide Cottage, a 'modest' property")
+
+
+def named_thing(question: str) -> frozenset[str]:
+    """"What was the name of the missile North Korea tested?": the words of the thing to be named,
+    without the question's own names ({"missile", "test"}); empty for other questions."""
+    m = _NAME_OF.search(question)
+    if not m:
+        return frozenset()
+    names = values_of(question, "name")
+    return frozenset(t for t in content_terms(m.group(1)) if t not in names)
+
+
+def names_the_thing(sentence: str, thing: frozenset[str], question_terms: set[str]) -> bool:
+    """The sentence gives a name the question does not, within NAME_REACH words of the thing: "move
+    into Adelaide Cottage, a modest property" names the property; "the November test of a missile
+    sparked a war of words between Trump and Kim" names people, not the missile."""
+    tokens = sentence.split()
+    at_thing = [i for i, tok in enumerate(tokens) if set(content_terms(tok)) & thing]
+    for i, tok in enumerate(tokens):
+        if i == 0 or not tok[:1].isupper():
+            continue
+        term = set(content_terms(tok))
+        if term and not term & question_terms and any(abs(i - j) <= NAME_REACH for j in at_thing):
+            return True
+    return False
+
+
 def names_a_person(sentence: str) -> bool:
     (found,) = default_tagger().entities([sentence])
     return any(label == "PERSON" for _, label in found)

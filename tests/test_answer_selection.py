@@ -11,7 +11,9 @@ from bot.answer import choose_sentences, with_the_speaker, with_their_words
 from bot.answer_model import DEFAULT, AnswerModel
 from bot.config import Settings
 from bot.evidence import Passage, Sentence
-from bot.sentence_features import FEATURES, QuestionInfo, expected_answer_type, features, question_anchors
+from bot.sentence_features import (
+    FEATURES, QuestionInfo, expected_answer_type, features, named_thing, names_the_thing, question_anchors,
+)
 from bot.text import Span, stem
 
 
@@ -152,6 +154,8 @@ def test_how_many_countries_is_answered_by_a_count_of_nations(qa):
 
 def test_unanswerable_questions_near_the_topic_are_refused(qa):
     for question in ("What did Sergey Lavrov say about the Vancouver meeting?",
+                     # The articles name the test's month and the leaders it angered, never the missile.
+                     "What was the name of the intercontinental ballistic missile North Korea tested in November?",
                      "How much oil did North Korea receive through ship-to-ship transfers?",
                      "How many missiles did North Korea launch in 2017?"):  # the articles count flights
         answer = qa.answer(question)
@@ -216,6 +220,17 @@ def test_a_title_before_a_name_lets_the_name_speak_for_it():
 
 
 # --- conflicts: different values for the asked fact are shown side by side, each cited and dated
+def test_what_is_the_name_of_x_wants_a_name_given_to_x():
+    q = "What was the name of the missile North Korea tested in November?"
+    thing = named_thing(q)
+    assert thing == {"missil", "test"}
+    terms = set(QuestionInfo.of(q).term_set)
+    assert names_the_thing("North Korea tested the Hwasong-15 missile in November.", thing, terms)
+    assert not names_the_thing("The November test of a missile sparked a war of words between Donald Trump and "
+                               "Kim Jong Un.", thing, terms)
+    assert not named_thing("What did the minister name as the main threat?")
+
+
 def test_naming_one_of_the_asked_kind_stands_for_the_kinds_word():
     q = "Which countries were not invited?"
     answer = _row(q, "The diplomat urged China and Russia, which were not invited, to enforce sanctions.")
