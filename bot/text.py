@@ -141,6 +141,8 @@ def stem(word: str) -> str:
     if word.endswith("'s"):
         word = word[:-2]
     for suffix in ("ing", "ies", "ed", "es", "s"):
+        if suffix == "s" and word.endswith(("ss", "us", "is")):  # "discuss", "virus", "crisis": not plurals
+            continue
         if len(word) >= len(suffix) + 3 and word.endswith(suffix):
             return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
     # "urge" and "urged" both become "urg"

@@ -80,6 +80,9 @@ def test_rare_question_words_count_more_than_the_topic_everyone_shares():
 def test_irregular_forms_match_their_base_form():
     # "Where did the ministers meet?" is answered by "The ministers met in Vancouver."
     assert stem("met") == stem("meeting") and stem("held") == stem("hold") and stem("children") == stem("child")
+    # A word ending in -ss, -us or -is is not a plural: "discuss" is "discussed", "virus" is "viruses".
+    assert stem("discuss") == stem("discussed") == stem("discusses") == stem("discussing")
+    assert stem("virus") == stem("viruses") and stem("press") == stem("pressed")
     assert _row("Where did the ministers meet?", "The ministers met in Vancouver.")["overlap"] == 1.0
 
 
