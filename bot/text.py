@@ -130,6 +130,9 @@ _DEMONYMS = {
 }
 
 
+_SAME_MEANING_PREFIXES = frozenset({"co", "re", "pre", "post", "mid", "semi", "multi"})  # not "non-", "anti-"
+
+
 @lru_cache(maxsize=200_000)  # called for every word of every candidate sentence: half of an answer's time
 def stem(word: str) -> str:
     """A light stemmer: enough to match 'sanctions' with 'sanction', 'urged' with 'urge',
@@ -140,6 +143,9 @@ def stem(word: str) -> str:
         word = _DEMONYMS[word[:-1]]
     if word.endswith("'s"):
         word = word[:-2]
+    prefix, dash, rest = word.partition("-")
+    if dash and prefix in _SAME_MEANING_PREFIXES and len(rest) >= 3:  # "co-hosted" hosts, "re-elected" is elected
+        word = rest
     for suffix in ("ing", "ies", "ed", "es", "s"):
         if suffix == "s" and word.endswith(("ss", "us", "is")):  # "discuss", "virus", "crisis": not plurals
             continue
