@@ -25,8 +25,8 @@ FLOORS = {"accuracy": 0.86, "refusal_rate": 0.75, "hits_at_1": 0.76, "mrr_at_10"
           "citation_precision": 0.92, "citation_recall": 0.97}
 CEILINGS = {"false_refusal_rate": 0.14}
 # corpus/short-questions.jsonl (a few words each, as typed in a chat), measured the same day:
-# accuracy 0.875 (14/16), refusal rate 1.000 (6/6), false refusals 0.062 (1/16).
-SHORT_FLOORS = {"accuracy": 0.81, "refusal_rate": 1.0}
+# accuracy 0.938 (15/16), refusal rate 1.000 (6/6), false refusals 0.062 (1/16).
+SHORT_FLOORS = {"accuracy": 0.87, "refusal_rate": 1.0}
 
 
 @pytest.fixture(scope="module")
