@@ -168,7 +168,8 @@ def score_sentences(
     # A question of one name and one word about it ("When did Queen Elizabeth die?") asks that word
     # of it; a sentence naming the queen without it is not evidence. Not the words that only shape
     # the question ("How old is...", "Where is ... based?").
-    asked_about = set(info.plain_terms)
+    # "What did Freeland urge?" asks for her words, in whatever verb the article gives them.
+    asked_about = set(info.plain_terms) - {stem(info.speech_word)}
     one_thing_asked = asked_about if len(asked_names) == 1 and len(asked_about) == 1 else set()
     # A follow-up's "he"/"she": the person of the earlier turn it stands for (QuestionInfo.referent).
     person = set(content_terms(info.referent)) if info.referent and refers_to_one_person(question) else set()

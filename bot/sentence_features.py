@@ -155,6 +155,7 @@ class QuestionInfo:
     referent: str = ""  # a follow-up's "he"/"she"/"they": the earlier turn's names
     pronouns: frozenset[str] = frozenset()  # every form of the question's personal pronoun ("she", "her", "hers")
     kind_word: str = ""  # "which countries": the kind asked for, matched by naming one (entities.kind_word)
+    speech_word: str = ""  # "What did Freeland urge?": "urge", matched by a sentence that reports words
 
     @classmethod
     def of(cls, question: str, context: str = "", earlier_question: str = "") -> "QuestionInfo":
@@ -195,7 +196,7 @@ class QuestionInfo:
         return cls(question, terms, expected_answer_type(question), anchors, set(terms), search_text,
                    counted_things(question), asks_what_said(question), asked_labels(question),
                    own_names, plain, referent, _pronoun_forms(question) if referent else frozenset(),
-                   kind_word(question) or "")
+                   kind_word(question) or "", speech_word(question))
 
 
 # Words that only shape a question: "How old is...", "Where is ... based?", "What happened in Hawaii?"
@@ -285,6 +286,18 @@ _SAY = re.compile(r"\b(say|said|says|tell|told|describe[sd]?|call(ed|s)?|warn(ed
 _QUOTE = re.compile(r"[\"“”]")
 # A sentence that gives the words of the person the sentence before it introduced.
 _THEIR_WORDS = re.compile(r"^\s*(?:[\"“]|(?:he|she|they)\s+(?:also\s+)?(?:said|says|added|told|warned|argued|insisted|noted|stressed)\b)", re.I)
+
+
+_WHAT_DID_X_VERB = re.compile(
+    r"^\s*what\s+(?:did|does|do|has|have|had|will|would)\s+.+?\s+(say|tell|urge|warn|ask|argue|insist|stress|"
+    r"suggest|propose|demand|announce|claim|promise|accuse|describe|write|post|tweet|call)\b", re.I)
+
+
+def speech_word(question: str) -> str:
+    """The speech verb of "What did X urge/say/warn...?" ('' for other questions): any report of X's
+    words answers it, whichever verb the article uses."""
+    m = _WHAT_DID_X_VERB.match(question)
+    return m.group(1).lower() if m else ""
 
 
 def asks_what_said(question: str) -> bool:
@@ -411,6 +424,10 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     # in a sentence about the question (a list of attending nations does not say who was not invited).
     about = q.term_set & set(content_terms(term_text))
     kind = f" {q.kind_word}" if q.kind_word and new_typed and about - {stem(q.kind_word)} else ""
+    # "What did Freeland urge?" asks for her words: "Freeland told those gathering that nations must..."
+    # gives them in another speech verb.
+    if q.speech_word and about - {stem(q.speech_word)} and reports_words(window):
+        kind += f" {q.speech_word}"
     term_text += kind
     s_terms = set(content_terms(term_text))
     shared = len(q.term_set & s_terms)  # how many of the question's words the sentence holds

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.evidence import Passage, Sentence
 from bot.sentence_features import (
     FEATURES, QuestionInfo, expected_answer_type, features, named_thing, names_the_thing, question_anchors,
+    speech_word,
 )
 from bot.text import Span, stem
 
@@ -248,6 +249,15 @@ def test_naming_one_of_the_asked_kind_stands_for_the_kinds_word():
     assert _row("What is the capital of Australia?", "Australia and New Zealand sent ministers.")["overlap"] == 0.5
 
 
+def test_the_speech_verb_of_what_did_x_urge_is_any_report_of_their_words():
+    assert speech_word("What did Freeland urge?") == "urge"
+    assert speech_word("What did Noerper accuse Russia of?") == "accuse"
+    assert speech_word("What did the ministers discuss?") == ""
+    q = "What did Freeland urge?"
+    assert _row(q, "Freeland told the gathering that nations must improve sanctions.")["overlap"] == 1
+    assert _row(q, "Freeland arrived in Vancouver on Monday.")["overlap"] == 0.5  # no words of hers
+
+
 def test_words_that_only_shape_a_question_are_not_asked_for():
     # "happened", "held", "take place" ask for the event, its place or its date: not for the words.
     assert _row("What happened in Hawaii?", "A missile alert caused panic in Hawaii.")["overlap"] == 1
@@ -264,7 +274,9 @@ def test_words_that_only_shape_a_question_are_not_asked_for():
 
 def test_short_questions_about_the_meeting_are_answered(qa):
     for question, expected in (("Which countries were not invited?", "China and Russia"),
-                               ("What happened in Hawaii?", "missile alert")):
+                               ("What happened in Hawaii?", "missile alert"),
+                               # Her words, given with "told": any speech verb reports them.
+                               ("What did Freeland urge?", "existing sanctions")):
         answer = qa.answer(question)
         assert not answer.refused and expected in answer.citations[0].quote, (question, answer.text)
 
