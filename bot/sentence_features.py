@@ -199,15 +199,25 @@ class QuestionInfo:
                    kind_word(question) or "", speech_word(question))
 
 
-# Words that only shape a question: "How old is...", "Where is ... based?", "What happened in Hawaii?"
-# (asks for the event itself, not for a sentence holding the word "happened").
-FORM_WORDS = ("old", "long", "far", "big", "large", "high", "tall", "based", "located", "held", "situated",
-              "happen", "happened", "happens", "happening", "occur", "occurred", "occurs")
+# Verbs that only shape a question: "Where is ... based?", "What happened in Hawaii?" asks for the
+# place or the event, not for a sentence holding "based" or "happened".
+FORM_VERBS = ("based", "located", "held", "situated", "happen", "happened", "happens", "happening", "occur",
+              "occurred", "occurs")
+# The adjective of "How old / long / far...?" names the kind of number asked for. It is not asked of
+# the names ("How old is Carlos Santana?" wants no sentence saying "old"), but it stays a question word
+# for the gate: "How long did the meeting last?" is not answered by any sentence about the meeting
+# that holds a number ("...the 1950-53 Korean War").
+HOW_ADJECTIVES = ("old", "long", "far", "big", "large", "high", "tall")
 
 
 @lru_cache(maxsize=1)
 def _form_terms() -> frozenset[str]:
-    return frozenset(stem(w) for w in FORM_WORDS)
+    return frozenset(stem(w) for w in FORM_VERBS)
+
+
+@lru_cache(maxsize=1)
+def how_adjective_terms() -> frozenset[str]:
+    return frozenset(stem(w) for w in HOW_ADJECTIVES)
 
 
 _TAKE_PLACE = re.compile(r"\b(?:take|takes|took|taken|taking)\s+place\b", re.I)  # "When did it take place?"
