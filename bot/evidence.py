@@ -16,8 +16,9 @@ from llama_index.core.schema import NodeWithScore
 from bot.answer_model import DEFAULT, AnswerModel
 from bot.entities import default_tagger
 from bot.sentence_features import (
-    QuestionInfo, asks_age, counted_words, how_adjective_terms, features, holds_role, name_groups, names_role, rarity, refers_to_one_person,
-    role_asked, named_thing, names_the_thing, opens_with_he_said, states_an_age, weighted_coverage, words_after_numbers,
+    QuestionInfo, asks_age, counted_words, features, holds_role, name_groups, names_role, named_thing, names_the_thing,
+    opens_with_he_said, rarity, refers_to_one_person, role_asked, shaping_terms, states_an_age, weighted_coverage,
+    words_after_numbers,
 )
 from bot.speakers import aliases, speaker_asked, speaks
 from bot.text import Span, content_terms, coverage, split_sentences, stem
@@ -169,7 +170,7 @@ def score_sentences(
     # of it; a sentence naming the queen without it is not evidence. Not the words that only shape
     # the question ("How old is...", "Where is ... based?").
     # "What did Freeland urge?" asks for her words, in whatever verb the article gives them.
-    asked_about = set(info.plain_terms) - {stem(info.speech_word)} - how_adjective_terms()
+    asked_about = set(info.plain_terms) - {stem(info.speech_word)} - shaping_terms()
     one_thing_asked = asked_about if len(asked_names) == 1 and len(asked_about) == 1 else set()
     # A follow-up's "he"/"she": the person of the earlier turn it stands for (QuestionInfo.referent).
     person = set(content_terms(info.referent)) if info.referent and refers_to_one_person(question) else set()

@@ -199,10 +199,11 @@ class QuestionInfo:
                    kind_word(question) or "", speech_word(question))
 
 
-# Verbs that only shape a question: "Where is ... based?", "What happened in Hawaii?" asks for the
-# place or the event, not for a sentence holding "based" or "happened".
-FORM_VERBS = ("based", "located", "held", "situated", "happen", "happened", "happens", "happening", "occur",
-              "occurred", "occurs")
+# Verbs that only shape a question: "What happened in Hawaii?" asks for the event, not for a sentence
+# holding "happened"; "Where is ... based?", "When was it held?" ask for a place or a date (but "How many
+# books does the library hold?" asks what it holds).
+EVENT_VERBS = ("happen", "happened", "happens", "happening", "occur", "occurred", "occurs")
+PLACE_TIME_VERBS = ("based", "located", "held", "situated")
 # The adjective of "How old / long / far...?" names the kind of number asked for. It is not asked of
 # the names ("How old is Carlos Santana?" wants no sentence saying "old"), but it stays a question word
 # for the gate: "How long did the meeting last?" is not answered by any sentence about the meeting
@@ -210,14 +211,15 @@ FORM_VERBS = ("based", "located", "held", "situated", "happen", "happened", "hap
 HOW_ADJECTIVES = ("old", "long", "far", "big", "large", "high", "tall")
 
 
-@lru_cache(maxsize=1)
-def _form_terms() -> frozenset[str]:
-    return frozenset(stem(w) for w in FORM_VERBS)
+@lru_cache(maxsize=4)
+def _stems(words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(stem(w) for w in words)
 
 
-@lru_cache(maxsize=1)
-def how_adjective_terms() -> frozenset[str]:
-    return frozenset(stem(w) for w in HOW_ADJECTIVES)
+def shaping_terms() -> frozenset[str]:
+    """Stems that a question of one name and one word does not ask of the name ("How old is X?",
+    "Where is X based?", "What happened to X?")."""
+    return _stems(EVENT_VERBS + PLACE_TIME_VERBS + HOW_ADJECTIVES)
 
 
 _TAKE_PLACE = re.compile(r"\b(?:take|takes|took|taken|taking)\s+place\b", re.I)  # "When did it take place?"
@@ -227,7 +229,10 @@ def asked_terms(question: str) -> list[str]:
     """The question's content words without those that only shape it; all of them when nothing else
     is left ("How old?")."""
     terms = content_terms(_TAKE_PLACE.sub(" ", question)) or content_terms(question)
-    return [t for t in terms if t not in _form_terms()] or terms
+    lowered = question.lower()
+    shaping = _stems(EVENT_VERBS + PLACE_TIME_VERBS) if ASKS_PLACE.search(lowered) or ASKS_DATE.search(lowered) \
+        else _stems(EVENT_VERBS)
+    return [t for t in terms if t not in shaping] or terms
 
 
 FOLLOW_UP_NAMES = 4

@@ -264,6 +264,9 @@ def test_words_that_only_shape_a_question_are_not_asked_for():
     # "happened", "held", "take place" ask for the event, its place or its date: not for the words.
     assert _row("What happened in Hawaii?", "A missile alert caused panic in Hawaii.")["overlap"] == 1
     assert _row("When did the meeting take place?", "The meeting opened on Tuesday.")["overlap"] == 1
+    # Only where/when questions: "hold" is what "How many books does the library hold?" asks about.
+    assert _row("How many books does the library hold?", "The library holds 90,000 books.")["overlap"] == 1
+    assert _row("How many books does the library hold?", "The library has 90,000 books.")["overlap"] < 1
     def place_found(sentence: str, place: str) -> float:
         values = features(QuestionInfo.of("Where was the meeting held?"), sentence, sentence, sentence,
                           article_rank=1, position=3, dense=0.5, entities=[(place, "GPE")])
