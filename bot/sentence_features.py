@@ -12,9 +12,9 @@ rank and whether it reads like a headline.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 from bot.entities import ASKS_DATE, ASKS_PERSON, ASKS_PLACE, asked_labels, default_tagger, kind_word, new_entities
@@ -438,12 +438,12 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     # "Which countries...?" is answered by "China and Russia": naming one stands for the kind's word,
     # in a sentence about the question (a list of attending nations does not say who was not invited).
     about = q.term_set & set(content_terms(term_text))
-    kind = f" {q.kind_word}" if q.kind_word and new_typed and about - {stem(q.kind_word)} else ""
+    credited = f" {q.kind_word}" if q.kind_word and new_typed and about - {stem(q.kind_word)} else ""
     # "What did Freeland urge?" asks for her words: "Freeland told those gathering that nations must..."
     # gives them in another speech verb.
     if q.speech_word and about - {stem(q.speech_word)} and reports_words(window):
-        kind += f" {q.speech_word}"
-    term_text += kind
+        credited += f" {q.speech_word}"
+    term_text += credited
     s_terms = set(content_terms(term_text))
     shared = len(q.term_set & s_terms)  # how many of the question's words the sentence holds
     passage_terms = set(content_terms(passage_text)) | set(content_terms(window))
@@ -468,7 +468,7 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     return [
         dense,
         coverage(q.terms, term_text),
-        coverage(q.terms, window + " " + passage_text + kind),
+        coverage(q.terms, window + " " + passage_text + credited),
         anchor_share,
         new_typed,
         typed_missing,
@@ -488,7 +488,7 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
         # The share of what the question asks about its names ("favourite food" of "What is Kim Jong
         # Un's favourite food?") that the sentence or the one before holds: a sentence about Kim Jong
         # Un holds his name, which alone says nothing of his food.
-        coverage(q.plain_terms, window + kind) if q.plain_terms else 1.0,
+        coverage(q.plain_terms, window + credited) if q.plain_terms else 1.0,
     ]
 
 
