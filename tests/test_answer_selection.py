@@ -228,7 +228,6 @@ def test_a_title_before_a_name_lets_the_name_speak_for_it():
     assert aliases(text, frozenset({"japan"})) == {"kono"}
 
 
-# --- conflicts: different values for the asked fact are shown side by side, each cited and dated
 def test_what_is_the_name_of_x_wants_a_name_given_to_x():
     q = "What was the name of the missile North Korea tested in November?"
     thing = named_thing(q)
@@ -267,6 +266,7 @@ def test_words_that_only_shape_a_question_are_not_asked_for():
     # Only where/when questions: "hold" is what "How many books does the library hold?" asks about.
     assert _row("How many books does the library hold?", "The library holds 90,000 books.")["overlap"] == 1
     assert _row("How many books does the library hold?", "The library has 90,000 books.")["overlap"] < 1
+
     def place_found(sentence: str, place: str) -> float:
         values = features(QuestionInfo.of("Where was the meeting held?"), sentence, sentence, sentence,
                           article_rank=1, position=3, dense=0.5, entities=[(place, "GPE")])
@@ -286,6 +286,7 @@ def test_short_questions_about_the_meeting_are_answered(qa):
         assert not answer.refused and expected in answer.citations[0].quote, (question, answer.text)
 
 
+# --- conflicts: different values for the asked fact are shown side by side, each cited and dated
 def _small_qa(tmp_path_factory, embed_model, articles: dict[str, str]):
     """A QA over a store of a few articles written here."""
     from bot.answer import QA
