@@ -200,10 +200,10 @@ class QuestionInfo:
 
 
 # Verbs that only shape a question: "What happened in Hawaii?" asks for the event, not for a sentence
-# holding "happened"; "Where is ... based?", "When was it held?" ask for a place or a date (but "How many
-# books does the library hold?" asks what it holds).
+# holding "happened"; "Where is ... based?", "When was it held?", "Where does X work?" ask for a place
+# or a date (but "How many books does the library hold?" asks what it holds).
 EVENT_VERBS = ("happen", "happened", "happens", "happening", "occur", "occurred", "occurs")
-PLACE_TIME_VERBS = ("based", "located", "held", "situated")
+PLACE_TIME_VERBS = ("based", "located", "held", "situated", "work", "works", "live", "lives")  # "Where does X work?"
 # The adjective of "How old / long / far...?" names the kind of number asked for. It is not asked of
 # the names ("How old is Carlos Santana?" wants no sentence saying "old"), but it stays a question word
 # for the gate: "How long did the meeting last?" is not answered by any sentence about the meeting
@@ -379,8 +379,14 @@ def names_the_thing(sentence: str, thing: frozenset[str], question_terms: set[st
     sparked a war of words between Trump and Kim" names people, not the missile."""
     tokens = sentence.split()
     at_thing = [i for i, tok in enumerate(tokens) if set(content_terms(tok)) & thing]
+    capitalised = [i > 0 and tok[:1].isupper() for i, tok in enumerate(tokens)]
     for i, tok in enumerate(tokens):
-        if i == 0 or not tok[:1].isupper():
+        if not capitalised[i]:
+            continue
+        end = i  # the last word of this run of capitalised words
+        while end + 1 < len(tokens) and capitalised[end + 1] and not tokens[end].endswith((",", ".")):
+            end += 1
+        if tokens[end].endswith(("'s", "’s")):  # "North Korea's missile": its owner, not its name
             continue
         term = set(content_terms(tok))
         if term and not term & question_terms and any(abs(i - j) <= NAME_REACH for j in at_thing):

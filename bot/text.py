@@ -131,6 +131,8 @@ _DEMONYMS = {
 
 
 _SAME_MEANING_PREFIXES = frozenset({"co", "re", "pre", "post", "mid", "semi", "multi"})  # not "non-", "anti-"
+# "US-led", "New York-based", "state-run": the thing named before them ("the US campaign", "a York firm").
+_OF_SUFFIXES = frozenset({"led", "based", "backed", "owned", "run", "funded", "born", "made", "style"})
 
 
 @lru_cache(maxsize=200_000)  # called for every word of every candidate sentence: half of an answer's time
@@ -146,6 +148,9 @@ def stem(word: str) -> str:
     prefix, dash, rest = word.partition("-")
     if dash and prefix in _SAME_MEANING_PREFIXES and len(rest) >= 3:  # "co-hosted" hosts, "re-elected" is elected
         word = rest
+    head, dash, tail = word.rpartition("-")
+    if dash and tail in _OF_SUFFIXES and len(head) >= 2:  # the "US-led" campaign is the US campaign
+        word = head
     for suffix in ("ing", "ies", "ed", "es", "s"):
         if suffix == "s" and word.endswith(("ss", "us", "is")):  # "discuss", "virus", "crisis": not plurals
             continue

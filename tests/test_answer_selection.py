@@ -87,6 +87,8 @@ def test_irregular_forms_match_their_base_form():
     # A prefix that keeps the meaning: "Who hosted the meeting?" is answered by "co-hosted by Canada".
     assert stem("co-hosted") == stem("hosted") and stem("re-elected") == stem("elected")
     assert stem("non-nuclear") != stem("nuclear")
+    # The "US-led" campaign is the US campaign; the "New York-based" society is in New York.
+    assert stem("us-led") == stem("US".lower()) and stem("york-based") == "york"
     assert _row("Where did the ministers meet?", "The ministers met in Vancouver.")["overlap"] == 1.0
 
 
@@ -236,6 +238,8 @@ def test_what_is_the_name_of_x_wants_a_name_given_to_x():
     assert names_the_thing("North Korea tested the Hwasong-15 missile in November.", thing, terms)
     assert not names_the_thing("The November test of a missile sparked a war of words between Donald Trump and "
                                "Kim Jong Un.", thing, terms)
+    assert not names_the_thing("Flights were put in danger by North Korea's most recent missile launch.",
+                               named_thing("What was the name of the missile launched in November?"), terms)
     assert not named_thing("What did the minister name as the main threat?")
 
 
@@ -281,7 +285,9 @@ def test_short_questions_about_the_meeting_are_answered(qa):
     for question, expected in (("Which countries were not invited?", "China and Russia"),
                                ("What happened in Hawaii?", "missile alert"),
                                # Her words, given with "told": any speech verb reports them.
-                               ("What did Freeland urge?", "existing sanctions")):
+                               ("What did Freeland urge?", "existing sanctions"),
+                               # "work" only shapes a where-question, as "based" does.
+                               ("Where does Stephen Noerper work?", "New York-based Korea Society")):
         answer = qa.answer(question)
         assert not answer.refused and expected in answer.citations[0].quote, (question, answer.text)
 
