@@ -198,7 +198,10 @@ def score_sentences(
             s.rank_score += ROLE_HOLDER_BONUS
         s.score = model.probability(s.features)
         near = set(content_terms(windows[i]))
-        if names_required and any(not group & near for group in asked_names):
+        # The article's title counts for the names: a story about "Vancouver Talks" need not repeat
+        # Vancouver in the sentence that says who was not invited.
+        about = near | set(content_terms(s.passage.metadata.get("title", "")))
+        if names_required and any(not group & about for group in asked_names):
             s.score = 0.0
         if person and not person & near:  # "What did she say?": a sentence by or about her
             s.score = 0.0

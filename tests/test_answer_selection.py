@@ -287,7 +287,9 @@ def test_short_questions_about_the_meeting_are_answered(qa):
                                # Her words, given with "told": any speech verb reports them.
                                ("What did Freeland urge?", "existing sanctions"),
                                # "work" only shapes a where-question, as "based" does.
-                               ("Where does Stephen Noerper work?", "New York-based Korea Society")):
+                               ("Where does Stephen Noerper work?", "New York-based Korea Society"),
+                               # Its article's title ("Vancouver Talks...") names Vancouver for it.
+                               ("Which countries were not invited to Vancouver?", "China and Russia")):
         answer = qa.answer(question)
         assert not answer.refused and expected in answer.citations[0].quote, (question, answer.text)
 
