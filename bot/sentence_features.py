@@ -443,14 +443,15 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
         typed_missing = 1.0 - new_typed
     # "Which countries...?" is answered by "China and Russia": naming one stands for the kind's word,
     # in a sentence about the question (a list of attending nations does not say who was not invited).
-    about = q.term_set & set(content_terms(term_text))
+    s_terms = set(content_terms(term_text))
+    about = q.term_set & s_terms
     credited = f" {q.kind_word}" if q.kind_word and new_typed and about - {stem(q.kind_word)} else ""
     # "What did Freeland urge?" asks for her words: "Freeland told those gathering that nations must..."
     # gives them in another speech verb.
     if q.speech_word and about - {stem(q.speech_word)} and reports_words(window):
         credited += f" {q.speech_word}"
     term_text += credited
-    s_terms = set(content_terms(term_text))
+    s_terms |= set(content_terms(credited))
     shared = len(q.term_set & s_terms)  # how many of the question's words the sentence holds
     passage_terms = set(content_terms(passage_text)) | set(content_terms(window))
     anchors = q.anchors
