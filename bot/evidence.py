@@ -16,9 +16,9 @@ from llama_index.core.schema import NodeWithScore
 from bot.answer_model import DEFAULT, AnswerModel
 from bot.entities import default_tagger
 from bot.sentence_features import (
-    QuestionInfo, asks_age, counted_words, features, holds_role, name_groups, names_role, named_thing, names_the_thing,
-    opens_with_he_said, rarity, refers_to_one_person, role_asked, shaping_terms, states_an_age, weighted_coverage,
-    words_after_numbers,
+    QuestionInfo, asks_age, asks_for_agent, counted_words, features, holds_role, name_groups, names_an_agent,
+    names_role, named_thing, names_the_thing, opens_with_he_said, rarity, refers_to_one_person, role_asked,
+    shaping_terms, states_an_age, weighted_coverage, words_after_numbers,
 )
 from bot.speakers import aliases, speaker_asked, speaks
 from bot.text import Span, content_terms, coverage, split_sentences, stem
@@ -177,6 +177,8 @@ def score_sentences(
     holder = role_asked(question)  # "Who is Canada's foreign minister?": holder "canada", role {"foreign", "minister"}
     speaker = speaker_asked(question)  # "What did Japan say?": {"japan"}, whose words the answer must give
     thing_named = named_thing(question)  # "What is the name of the property...?": {"property", ...}
+    # "Who sent the alert?": someone, not only the alert (tagged below: who-questions ask for entities)
+    agent_asked = asks_for_agent(question) and bool(info.entity_labels)
     age_asked = asks_age(question)  # "How old is Carlos Santana?": not a baseball score that names a Santana
     voices: dict[str, frozenset[str]] = {}  # per article: the speaker and the names its titles give
     for s in shortlist if speaker else []:
@@ -213,6 +215,9 @@ def score_sentences(
             s.score = 0.0
         if speaker and not speaks(s.text, befores[i], voices[s.passage.doc_id], afters[i]):
             s.score = 0.0  # names Japan, or speaks to Kim Jong Un, but gives no words of theirs
+        if agent_asked and not names_an_agent(windows[i] if opens_with_he_said(s.text) else s.text, tags[i],
+                                              info.term_set, info.names):
+            s.score = 0.0  # "...a mistaken missile alert caused panic on Hawaii": by whom, it does not say
         if age_asked and not states_an_age(s.text):
             s.score = 0.0
         if thing_named and not names_the_thing(s.text, thing_named, info.term_set):

@@ -289,6 +289,32 @@ def _placed(before: str, question_terms: set[str]) -> bool:
     return bool(question_terms & set(content_terms(" ".join(before.split()[-PLACE_REACH:]))))
 
 
+# "Who sent the alert?" is answered by someone: a person, an organisation, a people ("Japanese
+# officials") or a country that acts ("co-hosted by Canada", "France won"), not a country a sentence
+# puts something in ("talks in Canada", "fears over North Korea's aggression").
+AGENTS = frozenset({"PERSON", "ORG", "NORP"})
+_WHO_IS_NAMED = re.compile(r"^\s*[Ww]ho\s+(?:is|was|are|were)\s+(?:[A-Z][\w.'-]*\s*)+\??\s*$")
+_WHO_FIRST = re.compile(r"^\s*who\b", re.I)
+_LOCATIVE = re.compile(r"\b(in|at|to|near|outside|inside|into|from|across|on|over|of|around|throughout)\s+(the\s+)?$",
+                       re.I)
+
+
+def asks_for_agent(question: str) -> bool:
+    """"Who sent the alert?", "Who attended the meeting?"; not "Who is Taro Kono?", which asks what
+    the one it names is, nor "How much has X, who has died, raised?"."""
+    return bool(_WHO_FIRST.match(question)) and not _WHO_IS_NAMED.match(question)
+
+
+def names_an_agent(sentence: str, entities: list[tuple[str, str]], question_terms: set[str],
+                   question_names: set[str]) -> bool:
+    """The sentence names someone the question does not: a person, organisation or people, or a
+    country not placed after "in", "over"... (`entities`: its named entities, from bot/entities.py)."""
+    if new_entities(entities, AGENTS, question_terms, question_names):
+        return True
+    return any(not _LOCATIVE.search(sentence.split(place)[0][-16:])
+               for place in new_entities(entities, frozenset({"GPE"}), question_terms, question_names))
+
+
 MATCHED_CAP = 4
 ENTITY_CONTEXT_WORDS = 2
 

@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.evidence import Passage, Sentence
 from bot.sentence_features import (
     FEATURES, QuestionInfo, expected_answer_type, features, named_thing, names_the_thing, question_anchors,
-    speech_word,
+    asks_for_agent, names_an_agent, speech_word,
 )
 from bot.text import Span, stem
 
@@ -181,6 +181,28 @@ def test_a_question_of_one_name_and_one_word_needs_that_word_near_the_answer(qa)
     assert "New York" in qa.answer("Where is the Korea Society based?").text  # "based" only shapes it
     assert "Monday" in qa.answer("When did Peters leave?").text  # "left" is "leave"
     assert "maximum pressure" in qa.answer("What did Tillerson call for?").text
+
+
+def test_who_did_it_is_answered_by_a_sentence_that_names_someone():
+    assert asks_for_agent("Who sent the mistaken missile alert in Hawaii?")
+    assert not asks_for_agent("Who is Taro Kono?")  # asks what he is
+    assert not asks_for_agent("How much has Deborah James, who has died, raised?")
+    alert = "Tuesday's talks in Canada come days after a mistaken missile alert sparked panic in Hawaii."
+    tags = [("Tuesday", "DATE"), ("Canada", "GPE"), ("Hawaii", "GPE")]
+    assert not names_an_agent(alert, tags, {"send", "alert", "hawaii"}, {"hawaii"})  # Canada is where, not who
+    hosts = "The gathering, co-hosted by Canada and the US, is opposed by China."
+    assert names_an_agent(hosts, [("Canada", "GPE"), ("US", "GPE"), ("China", "GPE")], {"host", "meet"}, set())
+    assert names_an_agent("Officials said so.", [("Pentagon", "ORG")], {"say"}, set())
+
+
+def test_who_did_it_is_refused_when_the_articles_tell_the_event_but_not_the_doer(qa):
+    # Both articles report the Hawaii alert; neither says who sent it.
+    answer = qa.answer("Who sent the mistaken missile alert in Hawaii?")
+    assert answer.refused, answer.text
+    assert "top U.S. diplomat urged" in qa.answer("Who urged China and Russia to implement sanctions?").text
+    assert "co-hosted by Canada and the US" in qa.answer("Who co-hosted the gathering?").text
+    assert "Peters" in qa.answer("Who left for Canada on Monday?").text
+    assert "Kang Kyung-wha" in qa.answer("Who attended the Vancouver meeting?").text
 
 
 def test_what_did_x_say_is_answered_only_by_words_of_x(qa):
