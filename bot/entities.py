@@ -28,8 +28,9 @@ ORGANISATION = frozenset({"ORG"})
 PERSON = frozenset({"PERSON"})
 # The head noun of "which/what <noun>" -> the entity labels that can answer it.
 _HEADS: dict[str, frozenset[str]] = {word: labels for words, labels in (
-    ("country countries nation nations state states city cities island province region capital town "
-     "county territory continent", PLACE),
+    ("country countries nation nations state states island province region territory continent", PLACE),
+    # spaCy tags a city GPE; a LOC is a region ("hosted by the South"), never a city.
+    ("city cities capital town towns county village", frozenset({"GPE"})),
     ("company companies automaker firm brand retailer bank team teams organization organisation group "
      "agency party network airline service school schools university club chain carrier maker "
      "manufacturer startup giant", ORGANISATION),

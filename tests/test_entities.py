@@ -49,6 +49,14 @@ def test_questions_that_ask_for_no_entity():
     assert "PERSON" not in asked_labels("Which country joined the talks?")
 
 
+def test_a_city_is_a_gpe_not_a_region():
+    # "...next month's Olympics being hosted by the South": spaCy's LOC "South" is no city.
+    assert asked_labels("In which city will the talks be held?") == frozenset({"GPE"})
+    question = "In which city did the Olympics open for North Korea?"
+    assert _typed_entity(question, "North Korea will join the Olympics hosted by the South next month.") == 0.0
+    assert _typed_entity(question, "North Korea's athletes joined the Olympics that opened in Pyeongchang.") == 1.0
+
+
 def test_the_real_tagger_finds_places_people_and_numbers():
     tags = default_tagger().entities(["Foreign ministers from 20 nations met in Vancouver on Tuesday."])[0]
     assert ("Vancouver", "GPE") in tags
