@@ -22,8 +22,8 @@ from bot.conflicts import find_conflict
 from bot.evidence import Passage, Sentence, candidate_sentences, passages_from, score_sentences
 from bot.models import ModelConfigError, make_embed_model
 from bot.sentence_features import (
-    ELLIPTICAL_TERMS, asks_what_said, asks_who, attributed_to_pronoun, expected_answer_type, gives_their_words, is_headline,
-    is_question, names_a_person, reports_words,
+    ELLIPTICAL_TERMS, asks_what_said, asks_who, attributed_to_pronoun, core_question, expected_answer_type,
+    gives_their_words, is_headline, is_question, names_a_person, reports_words,
 )
 from bot.prompts import load_prompt
 from bot.retrieve import Retriever
@@ -167,9 +167,10 @@ class QA:
             yield from generate(self, question, answer_passages, answer, scored)
         else:
             chosen = self._choose(scored)
-            if _asks_what_said(question, history):
+            asked = core_question(question)  # "In the article naming Kono, what did he say?"
+            if _asks_what_said(asked, history):
                 chosen = with_their_words(chosen, self._article_sentences, self.settings.max_answer_sentences)
-            if asks_who(question):
+            if asks_who(asked):
                 chosen = with_the_speaker(chosen, self._article_sentences, self.settings.max_answer_sentences)
             pieces = []
             for n, sentence in enumerate(chosen, start=1):

@@ -16,9 +16,9 @@ from llama_index.core.schema import NodeWithScore
 from bot.answer_model import DEFAULT, AnswerModel
 from bot.entities import default_tagger
 from bot.sentence_features import (
-    QuestionInfo, asks_age, asks_for_agent, counted_words, features, holds_role, name_groups, names_an_agent,
-    names_role, named_thing, names_the_thing, opens_with_he_said, rarity, refers_to_one_person, role_asked,
-    shaping_terms, states_an_age, weighted_coverage, words_after_numbers,
+    QuestionInfo, asks_age, asks_for_agent, core_question, counted_words, features, holds_role, name_groups,
+    names_an_agent, names_role, named_thing, names_the_thing, opens_with_he_said, rarity, refers_to_one_person,
+    role_asked, shaping_terms, states_an_age, weighted_coverage, words_after_numbers,
 )
 from bot.speakers import aliases, speaker_asked, speaks
 from bot.text import Span, content_terms, coverage, split_sentences, stem
@@ -115,6 +115,9 @@ def score_sentences(
     if not sentences:
         return []
     info = QuestionInfo.of(question, context_query, earlier_question)
+    # The rules below read the question's shape: "In the article that mentions Peters, what did
+    # Russia's foreign minister say?" asks what Russia's minister said (Peters picks the article).
+    question = core_question(question)
     ctx_terms = content_terms(context_query)
     idf = rarity([s.text for s in sentences])
     previous = None

@@ -223,12 +223,36 @@ def shaping_terms() -> frozenset[str]:
 
 
 _TAKE_PLACE = re.compile(r"\b(?:take|takes|took|taken|taking)\s+place\b", re.I)  # "When did it take place?"
+# Words about the articles themselves, not about the news: "...according to the report that mentions
+# Winston Peters?", "...mentioned in the coverage?", "do the reports quote it the same way?". No answer
+# sentence holds them, nor the names such a phrase gives (they pick the article: the question's
+# anchors, looked for in the whole article).
+_DOCUMENT = r"(?:reports?|articles?|stor(?:y|ies)|coverage|pieces?)"
+_NAMES = r"(?:\s+(?-i:[A-Z][\w.'-]*))+"
+_THE_SOURCE = re.compile(
+    rf"\b(?:mentioned|named|quoted|cited)\s+(?:in|by)\s+(?:the|one|a|both|each|these|this)\s+{_DOCUMENT}\b"
+    # "the VOA report", "the article that mentions Winston Peters", "the story naming Freeland"
+    rf"|\b(?:the|one|a|both|each|these|this)(?:\s+(?-i:[A-Z]+))?\s+{_DOCUMENT}"
+    rf"(?:\s+(?:(?:that|which)\s+(?:mentions?|names?|quotes?|cites?)|mentioning|naming|quoting|citing){_NAMES}"
+    rf"|(?=\s+(?-i:[A-Z])|\s*[?,.]|\s+(?:quote|say|said|begin|give)s?\b)|\s+mentions?\b)",
+    re.I)
+# The phrase whole, as it opens or closes a question: "In the article that mentions Peters, what...?"
+_SOURCE_CLAUSE = re.compile(rf"^\s*(?:in|according to|from)\s+(?:{_THE_SOURCE.pattern})\s*,\s*"
+                            rf"|,?\s*(?:in|according to)\s+(?:{_THE_SOURCE.pattern})\s*(?=\?|$)", re.I)
+
+
+def core_question(question: str) -> str:
+    """The question without a clause that points at an article ("In the article that mentions
+    Peters, what did Russia's foreign minister say?" -> "What did Russia's foreign minister say?"):
+    what it asks of the news, for the rules that read its shape."""
+    core = _SOURCE_CLAUSE.sub("", question).strip()
+    return core[:1].upper() + core[1:] if core else question
 
 
 def asked_terms(question: str) -> list[str]:
     """The question's content words without those that only shape it; all of them when nothing else
     is left ("How old?")."""
-    terms = content_terms(_TAKE_PLACE.sub(" ", question)) or content_terms(question)
+    terms = content_terms(_THE_SOURCE.sub(" ", _TAKE_PLACE.sub(" ", question))) or content_terms(question)
     lowered = question.lower()
     shaping = _stems(EVENT_VERBS + PLACE_TIME_VERBS) if ASKS_PLACE.search(lowered) or ASKS_DATE.search(lowered) \
         else _stems(EVENT_VERBS)

@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.evidence import Passage, Sentence
 from bot.sentence_features import (
     FEATURES, QuestionInfo, expected_answer_type, features, named_thing, names_the_thing, question_anchors,
-    asks_for_agent, names_an_agent, speech_word,
+    asks_for_agent, core_question, names_an_agent, speech_word,
 )
 from bot.text import Span, stem
 
@@ -301,6 +301,40 @@ def test_words_that_only_shape_a_question_are_not_asked_for():
     assert place_found("Ministers are meeting in Vancouver.", "Vancouver") == 1
     # A place the sentence gives for something else does not say where the meeting was.
     assert place_found("The meeting came days after a missile alert caused panic on Hawaii.", "Hawaii") == 0
+
+
+def test_words_about_the_articles_themselves_are_not_asked_for(qa):
+    # "...according to the report that mentions Winston Peters?": no answer sentence says "report"
+    # or "mentions", and the names only pick the article (they stay anchors).
+    q = "What topics were officials discussing according to the report that mentions Winston Peters?"
+    sentence = "Officials are discussing sanctions and diplomacy."
+    assert _row(q, sentence)["overlap"] == _row("What topics were officials discussing?", sentence)["overlap"] > 0
+    assert QuestionInfo.of(q).anchors >= {"winston", "peter"}
+    assert _row("Who is the policy director mentioned in the coverage?", "Policy director Brian Hook said so.")[
+        "overlap"] == 1
+    # A report that is news keeps its word: "a new report" is what the answer sentence cites.
+    assert _row("According to a new report, how many teens vape?", "A new report found 2 million teens vape.")[
+        "overlap"] == 1
+    assert _row("According to a new report, how many teens vape?", "Two million teens vape.")["overlap"] < 1
+    answer = qa.answer("Besides sanctions, what topics were officials discussing at the meeting according to "
+                       "the report that mentions Winston Peters?")
+    assert not answer.refused and "spread of weapons" in answer.citations[0].quote, answer.text
+
+
+def test_a_clause_that_points_at_an_article_does_not_change_what_is_asked(qa):
+    assert core_question("In the article mentioning Winston Peters, what did Russia's foreign minister say?") == \
+        "What did Russia's foreign minister say?"
+    assert core_question("What topics were discussed, according to the report that mentions Peters?") == \
+        "What topics were discussed?"
+    assert core_question("According to a new report, what share of teens vape?") == \
+        "According to a new report, what share of teens vape?"  # a report that is news
+    # Russia's minister says nothing in either article: the Peters article picked by the clause does
+    # not make his sentences an answer.
+    answer = qa.answer("In the article mentioning Winston Peters, what did Russia's foreign minister say about "
+                       "the meeting?")
+    assert answer.refused, answer.text
+    answer = qa.answer("In the article that mentions Winston Peters, what did Japan's foreign minister say?")
+    assert "buy some time" in answer.text, answer.text
 
 
 def test_short_questions_about_the_meeting_are_answered(qa):
