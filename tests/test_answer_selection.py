@@ -216,6 +216,9 @@ def test_what_did_x_say_is_answered_only_by_words_of_x(qa):
     for question in ("What did Japan say?", "What did Japan's foreign minister say?", "What did Kono say?"):
         answer = qa.answer(question)
         assert "wants to buy some time" in answer.text, (question, answer.text)
+    # What X thinks, and why, is also X's words: South Korea's minister on the talks is not Japan's.
+    answer = qa.answer("Why does Japan's foreign minister think North Korea is talking?")
+    assert "Kang" not in answer.text and (answer.refused or "buy some time" in answer.text), answer.text
     freeland = qa.answer("What did Freeland say?")
     assert [c.quote for c in freeland.citations] == [
         "Canadian Foreign Minister Chrystia Freeland told those gathering in Vancouver that nations must "
