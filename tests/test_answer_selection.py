@@ -237,6 +237,9 @@ def test_what_did_x_say_is_answered_only_by_words_of_x(qa):
     ('"The industry is moving to targeted ads," says Vilaro.', "Netflix's ads could be tailored.", {"netflix"}, False),
     ("He commended Zelensky's \"leadership and courage\" and called him an inspiration.", "", {"zelensky"}, False),
     ('"This bridge connects the town," Ortiz said.', "", {"mayor", "ortiz"}, True),
+    # "she conceded" after the sentence naming Kang gives Kang's words, as "she said" does.
+    ("But she conceded that North Korea has yet to show any intention to denuclearize.",
+     "South Korean Foreign Minister Kang Kyung-wha said the talks are a first step.", {"kang"}, True),
 ])
 def test_whose_words_a_sentence_gives(sentence, before, who, gives_words):
     from bot.speakers import speaks
