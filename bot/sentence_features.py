@@ -317,6 +317,7 @@ def _placed(before: str, question_terms: set[str]) -> bool:
 # officials") or a country that acts ("co-hosted by Canada", "France won"), not a country a sentence
 # puts something in ("talks in Canada", "fears over North Korea's aggression").
 AGENTS = frozenset({"PERSON", "ORG", "NORP"})
+# Not re.I: the name must be capitalised ("Who is Taro Kono?", not "Who is hosting?").
 _WHO_IS_NAMED = re.compile(r"^\s*[Ww]ho\s+(?:is|was|are|were)\s+(?:[A-Z][\w.'-]*\s*)+\??\s*$")
 _WHO_FIRST = re.compile(r"^\s*who\b", re.I)
 _LOCATIVE = re.compile(r"\b(in|at|to|near|outside|inside|into|from|across|on|over|of|around|throughout)\s+(the\s+)?$",
