@@ -22,8 +22,8 @@ from bot.conflicts import find_conflict
 from bot.evidence import Passage, Sentence, candidate_sentences, passages_from, score_sentences
 from bot.models import ModelConfigError, make_embed_model
 from bot.sentence_features import (
-    ELLIPTICAL_TERMS, asks_what_said, asks_who, attributed_to_pronoun, core_question, expected_answer_type,
-    gives_their_words, is_headline, is_question, names_a_person, reports_words,
+    ELLIPTICAL_TERMS, asks_what_said, asks_which_article, asks_who, attributed_to_pronoun, core_question,
+    expected_answer_type, gives_their_words, is_headline, is_question, names_a_person, reports_words,
 )
 from bot.prompts import load_prompt
 from bot.retrieve import Retriever
@@ -118,6 +118,7 @@ class QA:
         self.refusal = load_prompt("refusal")
         self.answer_model = load_answer_model(self.settings)
         self.conflict_note = load_prompt("conflict_note")
+        self.which_article = load_prompt("which_article")
         self._speller: Speller | None = None
         self._speller_stamp: object = None
         self._speller_lock = threading.Lock()
@@ -173,6 +174,9 @@ class QA:
             if asks_who(asked):
                 chosen = with_the_speaker(chosen, self._article_sentences, self.settings.max_answer_sentences)
             pieces = []
+            if asks_which_article(asked):  # "Which report says...?": the article's name, from its metadata
+                pieces.append(self._article_named(Citation.from_sentence(1, chosen[0])))
+                yield pieces[0] + " "
             for n, sentence in enumerate(chosen, start=1):
                 answer.citations.append(Citation.from_sentence(n, sentence))
                 piece = f"{sentence.text} [{n}]"
@@ -249,6 +253,10 @@ class QA:
             citation = answer.citations[cited[key] - 1]
             parts.append(f"{value} [{cited[key]}] ({citation.date or 'no date'})")
         return f"{self.conflict_note} {'; '.join(parts)}."
+
+    def _article_named(self, citation: Citation) -> str:
+        return self.which_article.format(title=citation.title or citation.source, source=citation.source,
+                                         date=citation.date or "no date")
 
     def _article_sentences(self, doc_id: str) -> list[Span]:
         article = self.store.article(doc_id)

@@ -236,6 +236,15 @@ _THE_SOURCE = re.compile(
     rf"(?:\s+(?:(?:that|which)\s+(?:mentions?|names?|quotes?|cites?)|mentioning|naming|quoting|citing){_NAMES}"
     rf"|(?=\s+(?-i:[A-Z])|\s*[?,.]|\s+(?:quote|say|said|begin|give)s?\b)|\s+mentions?\b)",
     re.I)
+# "Which report says Kang conceded...?" asks for the article: it names the sentence's article first.
+_WHICH_ARTICLE = re.compile(rf"^\s*(?:which|what)\s+(?:news\s+)?{_DOCUMENT}\s+(?:says?|said|reports?|reported|mentions?|"
+                            rf"quotes?|quoted|states?|stated|describes?|names?|notes?|claims?)\b", re.I)
+
+
+def asks_which_article(question: str) -> bool:
+    return bool(_WHICH_ARTICLE.match(question))
+
+
 # The phrase whole, as it opens or closes a question: "In the article that mentions Peters, what...?"
 _SOURCE_CLAUSE = re.compile(rf"^\s*(?:in|according to|from)\s+(?:{_THE_SOURCE.pattern})\s*,\s*"
                             rf"|,?\s*(?:in|according to)\s+(?:{_THE_SOURCE.pattern})\s*(?=\?|$)", re.I)
@@ -252,7 +261,8 @@ def core_question(question: str) -> str:
 def asked_terms(question: str) -> list[str]:
     """The question's content words without those that only shape it; all of them when nothing else
     is left ("How old?")."""
-    terms = content_terms(_THE_SOURCE.sub(" ", _TAKE_PLACE.sub(" ", question))) or content_terms(question)
+    plain = _WHICH_ARTICLE.sub(" ", _THE_SOURCE.sub(" ", _TAKE_PLACE.sub(" ", question)))
+    terms = content_terms(plain) or content_terms(question)
     lowered = question.lower()
     shaping = _stems(EVENT_VERBS + PLACE_TIME_VERBS) if ASKS_PLACE.search(lowered) or ASKS_DATE.search(lowered) \
         else _stems(EVENT_VERBS)

@@ -343,6 +343,17 @@ def test_a_clause_that_points_at_an_article_does_not_change_what_is_asked(qa):
     assert "buy some time" in answer.text, answer.text
 
 
+def test_which_report_says_it_is_answered_with_the_reports_name(qa):
+    question = "Which report says an official stated there will be no talk of military options?"
+    streamed = list(qa.stream(question))
+    answer = streamed[-1]
+    assert answer.text.startswith('The article "Vancouver Talks Focus on Pressuring North Korea" '
+                                  '(voa-vancouver-talks-pressuring-north-korea.txt, no date) says: '), answer.text
+    assert "no talk of military options" in answer.citations[0].quote
+    assert "".join(streamed[:-1]) == answer.text  # the chat shows the same text as it streams
+    assert not qa.answer("What would not be discussed, according to an official?").text.startswith("The article")
+
+
 def test_short_questions_about_the_meeting_are_answered(qa):
     for question, expected in (("Which countries were not invited?", "China and Russia"),
                                ("What happened in Hawaii?", "missile alert"),
