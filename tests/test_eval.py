@@ -27,6 +27,9 @@ CEILINGS = {"false_refusal_rate": 0.12}
 # corpus/short-questions.jsonl (a few words each, as typed in a chat), measured the same day:
 # accuracy 0.938 (15/16), refusal rate 1.000 (6/6), false refusals 0.062 (1/16).
 SHORT_FLOORS = {"accuracy": 0.87, "refusal_rate": 1.0}
+# corpus/source-questions.jsonl (questions that point at the reports: "According to the VOA report...",
+# "Which report says...?"), measured the same day: accuracy 0.818 (18/22), refusal 0.875 (7/8).
+SOURCE_FLOORS = {"accuracy": 0.77, "refusal_rate": 0.87}
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +75,15 @@ def test_short_questions_meet_floors(eval_store, seed_run, tmp_path_factory):
     run = run_eval(CORPUS / "short-questions.jsonl", corpus=[CORPUS], out=tmp_path_factory.mktemp("short-out"),
                    settings=make_settings(eval_store), store=eval_store, quiet=True, warn=lambda _: None)
     for metric, floor in SHORT_FLOORS.items():
+        assert run.summary[metric] >= floor, f"{metric} {run.summary[metric]:.3f} fell below its floor {floor}"
+
+
+def test_questions_that_point_at_the_reports_meet_floors(eval_store, seed_run, tmp_path_factory):
+    from bot.evaluation import run_eval
+
+    run = run_eval(CORPUS / "source-questions.jsonl", corpus=[CORPUS], out=tmp_path_factory.mktemp("source-out"),
+                   settings=make_settings(eval_store), store=eval_store, quiet=True, warn=lambda _: None)
+    for metric, floor in SOURCE_FLOORS.items():
         assert run.summary[metric] >= floor, f"{metric} {run.summary[metric]:.3f} fell below its floor {floor}"
 
 
