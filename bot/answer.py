@@ -175,7 +175,7 @@ class QA:
                 chosen = with_the_speaker(chosen, self._article_sentences, self.settings.max_answer_sentences)
             pieces = []
             if asks_which_article(asked):  # "Which report says...?": the article's name, from its metadata
-                pieces.append(self._article_named(Citation.from_sentence(1, chosen[0])))
+                pieces.append(self._article_named(chosen[0].passage))
                 yield pieces[0] + " "
             for n, sentence in enumerate(chosen, start=1):
                 answer.citations.append(Citation.from_sentence(n, sentence))
@@ -254,9 +254,10 @@ class QA:
             parts.append(f"{value} [{cited[key]}] ({citation.date or 'no date'})")
         return f"{self.conflict_note} {'; '.join(parts)}."
 
-    def _article_named(self, citation: Citation) -> str:
-        return self.which_article.format(title=citation.title or citation.source, source=citation.source,
-                                         date=citation.date or "no date")
+    def _article_named(self, passage: Passage) -> str:
+        meta = passage.metadata
+        return self.which_article.format(title=meta.get("title") or passage.source, source=passage.source,
+                                         date=meta.get("date") or "no date")
 
     def _article_sentences(self, doc_id: str) -> list[Span]:
         article = self.store.article(doc_id)

@@ -310,7 +310,8 @@ def _pronoun_forms(question: str) -> frozenset[str]:
 
 # "Where...?" is answered by a place the sentence puts something in, at or to ("meeting in
 # Vancouver"), not by one it mentions in passing ("nations that supported South Korea").
-_AT_PLACE = re.compile(r"\b(in|at|to|near|outside|inside|into|from|across|on)\s+(the\s+)?$", re.I)
+_AT = "in|at|to|near|outside|inside|into|from|across|on"
+_AT_PLACE = re.compile(rf"\b({_AT})\s+(the\s+)?$", re.I)
 PLACE_REACH = 6  # words from the question's word to its place ("meeting in Vancouver", "talks held in Canada")
 
 
@@ -330,8 +331,7 @@ AGENTS = frozenset({"PERSON", "ORG", "NORP"})
 # Not re.I: the name must be capitalised ("Who is Taro Kono?", not "Who is hosting?").
 _WHO_IS_NAMED = re.compile(r"^\s*[Ww]ho\s+(?:is|was|are|were)\s+(?:[A-Z][\w.'-]*\s*)+\??\s*$")
 _WHO_FIRST = re.compile(r"^\s*who\b", re.I)
-_LOCATIVE = re.compile(r"\b(in|at|to|near|outside|inside|into|from|across|on|over|of|around|throughout)\s+(the\s+)?$",
-                       re.I)
+_LOCATIVE = re.compile(rf"\b({_AT}|over|of|around|throughout)\s+(the\s+)?$", re.I)
 
 
 def asks_for_agent(question: str) -> bool:
