@@ -25,12 +25,13 @@ _NUMBER = re.compile(
     r"fifty|hundred|thousand|million|billion|trillion|dozens?|half)\b|%",
     re.I,
 )
-_DATE = re.compile(
-    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|"
-    r"july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\b|"
-    r"\b(?:1[89]|20)\d\d\b",
-    re.I,
-)
+_DAY_OR_MONTH = (r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|"
+                 r"june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|"
+                 r"nov|dec)")
+_DATE = re.compile(rf"\b{_DAY_OR_MONTH}\b|\b(?:1[89]|20)\d\d\b", re.I)
+# "the 1950-53 Korean War", "the 2018 World Cup": a year that is part of an event's name dates that
+# event, not what a "when" question asks about (unless it names the event).
+_EVENT_YEAR = re.compile(r"\b[Tt]he\s+((?:1[89]|20)\d\d(?:[-–/]\d\d(?:\d\d)?)?)\s+((?:[A-Z][\w'’-]*\s?)+)")
 # A capitalised word not at the start of the text: names of people, places, organisations, titles.
 _ANY_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z'’.-]*[A-Za-z]")
 _CAPITALISED = re.compile(r"(?<!^)(?<![.!?:\"“]\s)\b[A-Z][A-Za-z'’.-]*[A-Za-z]|\b[A-Z]{2,}\b")
@@ -66,6 +67,21 @@ def values_of(text: str, kind: str | None) -> set[str]:
     if kind == "name":
         return {stem(m.group(0).lower().strip(".")) for m in _CAPITALISED.finditer(text)} - stopwords()
     return set()
+
+
+_YEAR = re.compile(r"(?:1[89]|20)\d\d")
+
+
+def event_years(sentence: str, question_terms: set[str]) -> set[str]:
+    """The years that name an event the question does not ask about: "1950-53" of
+    "the 1950-53 Korean War" for "When did the meeting take place?"."""
+    found = set()
+    for m in _EVENT_YEAR.finditer(sentence):
+        name = m.group(2).split()
+        if re.fullmatch(_DAY_OR_MONTH, name[0].rstrip("."), re.I) or set(content_terms(m.group(2))) & question_terms:
+            continue
+        found.update(_YEAR.findall(m.group(1)))
+    return found
 
 
 def name_groups(text: str) -> list[set[str]]:
@@ -360,6 +376,9 @@ FEATURES = (
 )
 _SAY = re.compile(r"\b(say|said|says|tell|told|describe[sd]?|call(ed|s)?|warn(ed|s)?|quote[sd]?|react(ed)?|respond(ed)?)\b", re.I)
 _QUOTE = re.compile(r"[\"“”]")
+# Indirect speech gives someone's words as well as a quote does: "But she conceded that ...".
+_SPEECH_VERB = re.compile(r"\b(?:said|says|told|added|warned|argued|insisted|noted|stressed|conceded|acknowledged|"
+                          r"admitted|explained|urged|wrote)\b", re.I)
 # A sentence that gives the words of the person the sentence before it introduced.
 _THEIR_WORDS = re.compile(r"^\s*(?:[\"“]|(?:he|she|they)\s+(?:also\s+)?(?:said|says|added|told|warned|argued|insisted|noted|stressed)\b)", re.I)
 
@@ -498,6 +517,8 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     if q.kind:
         typed_text = window if q.kind == "name" and opens_with_he_said(sentence) else sentence
         new = values_of(typed_text, q.kind) - values_of(q.text, q.kind) - q.term_set
+        if q.kind == "date":
+            new -= event_years(typed_text, q.term_set)
         if new and q.counted:  # "how many missiles": a number of flights or people does not answer it
             new = counts_of(sentence, q.counted) - values_of(q.text, "number")
         new_typed = 1.0 if new else 0.0
@@ -530,6 +551,9 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     typed_entity = 0.0
     if q.entity_labels and shared >= min(ENTITY_CONTEXT_WORDS, len(q.term_set)):
         found = new_entities(entities, q.entity_labels, q.term_set, q.names)
+        if q.kind == "date":  # not the years of "the 1950-53 Korean War"
+            named_years = event_years(sentence, q.term_set)
+            found = [e for e in found if not set(_YEAR.findall(e)) & named_years]
         if found and ASKS_PLACE.search(q.text.lower()):
             found = [e for e in found if _placed(sentence.split(e)[0], q.term_set)]
         typed_entity = 1.0 if found else 0.0
@@ -548,7 +572,7 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
         min(agreeing, 3) / 3,
         min(len(s_terms), 40) / 40,
         weighted_coverage(q.term_set, s_terms, idf or {}),
-        1.0 if q.asks_quote and _QUOTE.search(sentence) else 0.0,
+        1.0 if q.asks_quote and (_QUOTE.search(sentence) or _SPEECH_VERB.search(sentence)) else 0.0,
         # How many question words it holds, not only what share: one word of a two-word question
         # ("capital of Australia") is half the question but little evidence.
         min(shared, MATCHED_CAP) / MATCHED_CAP,

@@ -40,6 +40,16 @@ def test_a_sentence_with_a_new_value_of_the_asked_kind_is_marked_and_one_without
     assert without["new_value"] == 0 and without["typed_missing"] == 1
 
 
+def test_the_year_in_an_events_name_does_not_date_what_a_when_question_asks_about():
+    q = "When did the meeting take place?"
+    war = "The meeting is attended by nations that fought in the 1950-53 Korean War."
+    assert _row(q, war)["new_value"] == 0 and _row(q, war)["typed_missing"] == 1
+    assert _row(q, "The meeting took place in Vancouver in January 2018.")["new_value"] == 1
+    assert _row(q, "The meeting in 1998 Clinton called was short.")["new_value"] == 1  # no "the": not a name
+    # Asked about the event itself, its name's year is the answer.
+    assert _row("When was the Korean War?", war)["new_value"] == 1
+
+
 def test_a_how_many_question_wants_a_number_of_the_things_it_counts():
     q = "How many missiles did North Korea launch in 2017?"
     assert _row(q, "Lives of 152,110 people on 716 flights were at risk.")["typed_missing"] == 1
@@ -219,6 +229,9 @@ def test_what_did_x_say_is_answered_only_by_words_of_x(qa):
     # What X thinks, and why, is also X's words: South Korea's minister on the talks is not Japan's.
     answer = qa.answer("Why does Japan's foreign minister think North Korea is talking?")
     assert "Kang" not in answer.text and (answer.refused or "buy some time" in answer.text), answer.text
+    # Indirect speech gives her words as a quote does: "But she conceded that ... denuclearization".
+    answer = qa.answer("What did Kang say about denuclearization?")
+    assert not answer.refused and "she conceded" in answer.citations[0].quote, answer.text
     freeland = qa.answer("What did Freeland say?")
     assert [c.quote for c in freeland.citations] == [
         "Canadian Foreign Minister Chrystia Freeland told those gathering in Vancouver that nations must "
@@ -362,7 +375,9 @@ def test_short_questions_about_the_meeting_are_answered(qa):
                                # "work" only shapes a where-question, as "based" does.
                                ("Where does Stephen Noerper work?", "New York-based Korea Society"),
                                # Its article's title ("Vancouver Talks...") names Vancouver for it.
-                               ("Which countries were not invited to Vancouver?", "China and Russia")):
+                               ("Which countries were not invited to Vancouver?", "China and Russia"),
+                               # Not "the 1950-53 Korean War" of a sentence about the meeting.
+                               ("When did the meeting take place?", "Jan. 16, 2018")):
         answer = qa.answer(question)
         assert not answer.refused and expected in answer.citations[0].quote, (question, answer.text)
 
