@@ -26,6 +26,9 @@ CACHE_SENTENCES = 20_000  # tagged sentences kept in memory (a follow-up re-read
 PLACE = frozenset({"GPE", "LOC"})
 ORGANISATION = frozenset({"ORG"})
 PERSON = frozenset({"PERSON"})
+# A "which <kind>" question of these needs a sentence that names one (bot/evidence.py); the tagger
+# misses too many products, currencies and titles of works to demand those.
+NAMED_KINDS = PLACE | ORGANISATION | PERSON
 # The head noun of "which/what <noun>" -> the entity labels that can answer it.
 _HEADS: dict[str, frozenset[str]] = {word: labels for words, labels in (
     ("country countries nation nations state states island province region territory continent", PLACE),

@@ -14,11 +14,11 @@ import numpy as np
 from llama_index.core.schema import NodeWithScore
 
 from bot.answer_model import DEFAULT, AnswerModel
-from bot.entities import default_tagger
+from bot.entities import NAMED_KINDS, default_tagger, new_entities
 from bot.sentence_features import (
-    QuestionInfo, asks_age, asks_for_agent, core_question, counted_words, features, holds_role, name_groups,
-    names_an_agent, names_role, named_thing, names_the_thing, opens_with_he_said, rarity, refers_to_one_person,
-    role_asked, shaping_terms, states_an_age, weighted_coverage, words_after_numbers,
+    QuestionInfo, asks_age, asks_for_agent, core_question, counted_words, features, gives_their_words, holds_role,
+    name_groups, names_an_agent, names_role, named_thing, names_the_thing, opens_with_he_said, rarity,
+    refers_to_one_person, role_asked, shaping_terms, states_an_age, weighted_coverage, words_after_numbers,
 )
 from bot.speakers import aliases, speaker_asked, speaks
 from bot.text import Span, content_terms, coverage, split_sentences, stem
@@ -175,6 +175,14 @@ def score_sentences(
     # "What did Freeland urge?" asks for her words, in whatever verb the article gives them.
     asked_about = set(info.plain_terms) - {stem(info.speech_word)} - shaping_terms()
     one_thing_asked = asked_about if len(asked_names) == 1 and len(asked_about) == 1 else set()
+    # "In which city will the Olympics that North Korea is joining be held?": a sentence that holds
+    # none of what it asks ("joining"; "city" is named, not said) and misses one of its names
+    # (Olympics) is about something else that shares a name (North Korea), not evidence.
+    plain_asked = asked_about - {stem(info.kind_word)} if info.kind_word else asked_about
+    # "Which airline...?", "Which country...?", "Which senator...?" ask for an organisation, place or person:
+    # a sentence that names none the question does not already name does not answer it ("her airline
+    # separated the couple"). Not for kinds the tagger often misses (a product, a currency, a show).
+    kind_named = bool(info.kind_word) and bool(info.entity_labels) and info.entity_labels <= NAMED_KINDS
     # A follow-up's "he"/"she": the person of the earlier turn it stands for (QuestionInfo.referent).
     person = set(content_terms(info.referent)) if info.referent and refers_to_one_person(question) else set()
     holder = role_asked(question)  # "Who is Canada's foreign minister?": holder "canada", role {"foreign", "minister"}
@@ -208,6 +216,10 @@ def score_sentences(
         about = near | set(content_terms(s.passage.metadata.get("title", "")))
         if names_required and any(not group & about for group in asked_names):
             s.score = 0.0
+        # (Their words in the next sentence count: "Kono was blunter." before "He said the North wants...")
+        if plain_asked and not plain_asked & near and any(not group & about for group in asked_names) and not (
+                gives_their_words(afters[i]) and plain_asked & set(content_terms(afters[i]))):
+            s.score = 0.0
         if person and not person & near:  # "What did she say?": a sentence by or about her
             s.score = 0.0
         if one_thing_asked and not one_thing_asked & near:  # "When did Kim Jong Un die?": a sentence
@@ -221,6 +233,8 @@ def score_sentences(
         if agent_asked and not names_an_agent(windows[i] if opens_with_he_said(s.text) else s.text, tags[i],
                                               info.term_set, info.names):
             s.score = 0.0  # "...a mistaken missile alert caused panic on Hawaii": by whom, it does not say
+        if kind_named and not new_entities(tags[i], info.entity_labels, info.term_set, info.names):
+            s.score = 0.0
         if age_asked and not states_an_age(s.text):
             s.score = 0.0
         if thing_named and not names_the_thing(s.text, thing_named, info.term_set):

@@ -178,7 +178,10 @@ def test_unanswerable_questions_near_the_topic_are_refused(qa):
                      # "long" names the kind of number: a number about something else ("1950-53") is no answer.
                      "How long did the meeting last?",
                      "How much oil did North Korea receive through ship-to-ship transfers?",
-                     "How many missiles did North Korea launch in 2017?"):  # the articles count flights
+                     "How many missiles did North Korea launch in 2017?",  # the articles count flights
+                     # Sentences that hold only its names (North Korea) and a place ("US-led") say
+                     # nothing of the Olympics being held, nor of joining them.
+                     "In which city will the Olympics that North Korea is joining be held?"):
         answer = qa.answer(question)
         assert answer.refused, (question, answer.text)
         assert not answer.citations and answer.closest  # closest passages are shown, never cited
@@ -380,6 +383,18 @@ def test_short_questions_about_the_meeting_are_answered(qa):
                                ("When did the meeting take place?", "Jan. 16, 2018")):
         answer = qa.answer(question)
         assert not answer.refused and expected in answer.citations[0].quote, (question, answer.text)
+
+
+def test_which_airline_is_refused_when_the_article_names_none(tmp_path_factory, embed_model):
+    qa = _small_qa(tmp_path_factory, embed_model, {
+        "seat.md": "---\ntitle: Couple split up on a flight to Paris\ndate: 2018-06-24\n---\n"
+        "Amy Faust had reserved a seat next to her partner for the 11-hour flight to Paris. "
+        "Her airline separated the couple shortly before boarding, and a flight attendant refused to help. "
+        "The couple flew home together a week later on Delta Air Lines.\n"})
+    answer = qa.answer("Which airline separated Amy Faust from her partner?")
+    assert answer.refused, answer.text  # "her airline" names no airline; Delta is the flight home
+    answer = qa.answer("Which airline flew the couple home?")
+    assert not answer.refused and "Delta Air Lines" in answer.text, answer.text
 
 
 # --- conflicts: different values for the asked fact are shown side by side, each cited and dated
