@@ -630,9 +630,17 @@ def weighted_coverage(wanted: set[str], found: set[str], idf: dict[str, float]) 
     return sum(w for t, w in weights.items() if t in found) / total if total else 0.0
 
 
+_TITLE_WORD = re.compile(r"[A-Za-z][\w'’.-]*")
+_TITLE_CASE_SMALL = frozenset({"a", "an", "and", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to", "with"})
+
+
 def is_headline(sentence: str) -> bool:
-    """No closing punctuation: a headline, caption fragment or list item rather than a statement."""
-    return not re.search(r"[.!?\"”’')]\s*$", sentence)
+    """No closing punctuation, or every word capitalised ("Sajid Javid Former Health Secretary Sajid
+    Javid."): a headline, caption fragment or list item rather than a statement."""
+    if not re.search(r"[.!?\"”’')]\s*$", sentence):
+        return True
+    found = _TITLE_WORD.findall(sentence)
+    return len(found) >= 3 and all(w[0].isupper() or w.lower() in _TITLE_CASE_SMALL for w in found)
 
 
 def is_question(sentence: str) -> bool:

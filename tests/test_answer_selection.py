@@ -50,6 +50,17 @@ def test_the_year_in_an_events_name_does_not_date_what_a_when_question_asks_abou
     assert _row("When was the Korean War?", war)["new_value"] == 1
 
 
+def test_a_caption_of_names_is_not_a_statement():
+    from bot.sentence_features import is_headline
+
+    assert is_headline("Sajid Javid Former Health Secretary Sajid Javid.")  # a photo caption's label
+    assert is_headline("Vancouver Talks Focus on Pressuring North Korea")
+    assert not is_headline("His father worked as a bus driver.")
+    assert not is_headline("Kim Jong Un spoke.")
+    assert _row("What job did Sajid Javid's father have?",
+                "Sajid Javid Former Health Secretary Sajid Javid.")["headline"] == 1
+
+
 def test_a_how_many_question_wants_a_number_of_the_things_it_counts():
     q = "How many missiles did North Korea launch in 2017?"
     assert _row(q, "Lives of 152,110 people on 716 flights were at risk.")["typed_missing"] == 1
