@@ -36,7 +36,8 @@ _HEADS: dict[str, frozenset[str]] = {word: labels for words, labels in (
     ("city cities capital town towns county village", frozenset({"GPE"})),
     ("company companies automaker firm brand retailer bank team teams organization organisation group "
      "agency party network airline service school schools university club chain carrier maker "
-     "manufacturer startup giant", ORGANISATION),
+     "manufacturer startup giant charity foundation hospital newspaper magazine broadcaster channel "
+     "publisher union restaurant hotel", ORGANISATION),
     ("person leader official minister president actor actress singer star player musician designer "
      "executive ceo celebrity rapper man woman athlete senator governor judge justice king queen prince "
      "princess pope candidate comedian host author writer director", PERSON),
@@ -81,6 +82,9 @@ def asked_labels(question: str) -> frozenset[str] | None:
     return None
 
 
+_BEFORE_KIND = frozenset({"other", "another"})  # "Which other states...?" asks for states
+
+
 def kind_word(question: str) -> str | None:
     """The noun right after "which"/"what" that names the kind of thing asked for ("Which countries
     were not invited?" -> "countries", "which legendary musician" -> "musician"); None when a verb or
@@ -92,7 +96,7 @@ def kind_word(question: str) -> str | None:
     for word in m.group(1).split():
         if word in _HEADS:
             return word
-        if word in stopwords():
+        if word in stopwords() and word not in _BEFORE_KIND:
             return None
     return None
 

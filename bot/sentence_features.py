@@ -439,6 +439,23 @@ def states_an_age(sentence: str) -> bool:
     return bool(_AGE.search(sentence))
 
 
+# "What price will Serbia pay...?", "How much did Ripley's pay...?", "What prize money...?": an amount
+# of money, not any number ("a new three-year gas deal").
+_ASKS_MONEY = re.compile(r"\bwhat (?:price|cost|fee|salary|prize money|sum)\b|\bhow much (?:money\b|(?:\S+\s+){0,6}?"
+                         r"(?:pay|paid|pays|cost|costs|spend|spent|earn|earned|earns|charge|charged|charges|sell for|"
+                         r"sold for|fetch|fetched)\b)", re.I)
+_MONEY = re.compile(r"[$€£¥]\s?\d|\b\d[\d,.]*\s*(?:(?:million|billion|trillion|thousand|m|bn|k)\s+)?(?:dollars?|euros?|"
+                    r"pounds?|cents?|pence|yen|yuan|rubles?|roubles?|francs?|rupees?|bucks)\b|\b(?:USD|EUR|GBP)\b")
+
+
+def asks_money(question: str) -> bool:
+    return bool(_ASKS_MONEY.search(question))
+
+
+def states_money(sentence: str) -> bool:
+    return bool(_MONEY.search(sentence))
+
+
 _NAME_OF = re.compile(r"\bwhat (?:is|was|are|were) the names? of (?:the |a |an )?(.+?)\s*\??\s*$", re.I)
 NAME_REACH = 4  # words between the named thing and its name ("Adelaide Cottage, a 'modest' property")
 
@@ -469,6 +486,8 @@ def names_the_thing(sentence: str, thing: frozenset[str], question_terms: set[st
         if tokens[end].endswith(("'s", "’s")):  # "North Korea's missile": its owner, not its name
             continue
         term = set(content_terms(tok))
+        if re.fullmatch(_DAY_OR_MONTH, tok.strip(".,;:'’\"").lower()):  # "said Thursday a Navy Yard employee"
+            continue
         if term and not term & question_terms and any(abs(i - j) <= NAME_REACH for j in at_thing):
             return True
     return False

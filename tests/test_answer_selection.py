@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.evidence import Passage, Sentence
 from bot.sentence_features import (
     FEATURES, QuestionInfo, expected_answer_type, features, named_thing, names_the_thing, question_anchors,
-    asks_for_agent, core_question, names_an_agent, speech_word,
+    asks_for_agent, asks_money, core_question, names_an_agent, speech_word, states_money,
 )
 from bot.text import Span, stem
 
@@ -296,6 +296,10 @@ def test_what_is_the_name_of_x_wants_a_name_given_to_x():
     assert not names_the_thing("Flights were put in danger by North Korea's most recent missile launch.",
                                named_thing("What was the name of the missile launched in November?"), terms)
     assert not named_thing("What did the minister name as the main threat?")
+    # A day is not a name: "said Thursday a Navy Yard employee" does not name the employee.
+    q = "What is the name of the Navy Yard employee who reported hearing gunshots?"
+    assert not names_the_thing("D.C. Mayor Muriel Bowser said Thursday a Navy Yard employee told people she may "
+                               "have heard gunshots.", named_thing(q), set(QuestionInfo.of(q).term_set))
 
 
 def test_naming_one_of_the_asked_kind_stands_for_the_kinds_word():
@@ -396,16 +400,32 @@ def test_short_questions_about_the_meeting_are_answered(qa):
         assert not answer.refused and expected in answer.citations[0].quote, (question, answer.text)
 
 
-def test_which_airline_is_refused_when_the_article_names_none(tmp_path_factory, embed_model):
-    qa = _small_qa(tmp_path_factory, embed_model, {
+@pytest.fixture(scope="module")
+def flight_qa(tmp_path_factory, embed_model):
+    return _small_qa(tmp_path_factory, embed_model, {
         "seat.md": "---\ntitle: Couple split up on a flight to Paris\ndate: 2018-06-24\n---\n"
         "Amy Faust had reserved a seat next to her partner for the 11-hour flight to Paris. "
         "Her airline separated the couple shortly before boarding, and a flight attendant refused to help. "
-        "The couple flew home together a week later on Delta Air Lines.\n"})
-    answer = qa.answer("Which airline separated Amy Faust from her partner?")
+        "The couple paid extra for two seats together on the 2-hour flight back. "
+        "They flew home a week later on Delta Air Lines, which charged them $350 for the tickets.\n"})
+
+
+def test_which_airline_is_refused_when_the_article_names_none(flight_qa):
+    answer = flight_qa.answer("Which airline separated Amy Faust from her partner?")
     assert answer.refused, answer.text  # "her airline" names no airline; Delta is the flight home
-    answer = qa.answer("Which airline flew the couple home?")
+    answer = flight_qa.answer("Which airline flew the couple home?")
     assert not answer.refused and "Delta Air Lines" in answer.text, answer.text
+
+
+def test_what_price_is_answered_by_an_amount_of_money_not_any_number(flight_qa):
+    answer = flight_qa.answer("How much did the couple pay for their seats together?")
+    assert answer.refused, answer.text  # "paid extra ... on the 2-hour flight": no price
+    answer = flight_qa.answer("How much did Delta charge the couple for the tickets?")
+    assert not answer.refused and "$350" in answer.text, answer.text
+    assert asks_money("What price will Serbia pay for gas?") and asks_money("How much did Ripley's pay for the dress?")
+    assert not asks_money("How much oil did North Korea receive?")
+    assert states_money("about 270 euros per 1,000 cubic meters") and states_money("sold for $4.8m")
+    assert not states_money("a new three-year gas supply deal")
 
 
 # --- conflicts: different values for the asked fact are shown side by side, each cited and dated

@@ -6,7 +6,7 @@ import pytest
 
 import bot.entities as entities
 from bot.embedding import ModelFileError
-from bot.entities import EntityTagger, asked_labels, default_tagger, new_entities
+from bot.entities import EntityTagger, asked_labels, default_tagger, kind_word, new_entities
 from bot.sentence_features import FEATURES, QuestionInfo, features
 
 
@@ -41,6 +41,14 @@ def test_where_is_answered_by_a_place_the_sentence_puts_something_in():
 )
 def test_the_asked_kind_of_entity(question, label):
     assert label in asked_labels(question)
+
+
+def test_the_kind_word_names_what_is_asked_for():
+    assert kind_word("Which countries were not invited?") == "countries"
+    assert kind_word("Which other states besides Arizona are getting teams?") == "states"
+    assert kind_word("Which charity received the shares?") == "charity"
+    assert asked_labels("Which charity received the shares?") == frozenset({"ORG"})
+    assert kind_word("What is the capital of Australia?") is None  # asks about a capital, not for one
 
 
 def test_questions_that_ask_for_no_entity():
