@@ -514,6 +514,9 @@ def rarity(candidate_texts: list[str]) -> dict[str, float]:
     return {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
 
 
+_SUBJECT_PRONOUN = re.compile(r"^\s*(?:He|She|They)\s+")
+
+
 def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, article_rank: int,
              position: int, dense: float, others: list[set[str]] = (),
              idf: dict[str, float] | None = None, article_terms: set[str] | None = None,
@@ -531,6 +534,11 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     # names that person (otherwise the "she" is likely someone else).
     refers_back = q.pronouns & set(words(sentence)) and set(content_terms(q.referent)) & set(content_terms(window))
     term_text = f"{sentence} {q.referent}" if refers_back else sentence
+    # "They landed at Andrews Air Force Base" after "Prince Charles and Camilla arrived in Washington":
+    # a sentence whose subject is "he", "she" or "they" is about the names of the sentence before.
+    if _SUBJECT_PRONOUN.match(sentence) and len(window) > len(sentence):
+        before = window[: len(window) - len(sentence)]
+        term_text += " " + " ".join(m.group(0) for m in _CAPITALISED.finditer(before))
     new_typed = 0.0
     typed_missing = 0.0
     if q.kind:

@@ -50,6 +50,17 @@ def test_the_year_in_an_events_name_does_not_date_what_a_when_question_asks_abou
     assert _row("When was the Korean War?", war)["new_value"] == 1
 
 
+def test_a_sentence_about_he_she_or_they_holds_the_names_of_the_sentence_before():
+    q = "Where did Prince Charles and Camilla's plane land for their Washington visit?"
+    before = "Prince Charles and his wife, Camilla, arrived in Washington, D.C, on Tuesday evening."
+    landed = "They landed at Andrews Air Force Base at 6:30 p.m."
+    assert _row(q, landed, before)["overlap"] > _row(q, landed)["overlap"]
+    assert _row(q, landed, before)["matched"] == 1
+    # Not a sentence whose subject is someone else.
+    assert _row(q, "Officials landed at Andrews Air Force Base.", before)["overlap"] == \
+        _row(q, "Officials landed at Andrews Air Force Base.")["overlap"]
+
+
 def test_a_caption_of_names_is_not_a_statement():
     from bot.sentence_features import is_headline
 
