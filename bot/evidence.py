@@ -14,7 +14,7 @@ import numpy as np
 from llama_index.core.schema import NodeWithScore
 
 from bot.answer_model import DEFAULT, AnswerModel
-from bot.entities import NAMED_KINDS, default_tagger, new_entities
+from bot.entities import ASKS_PLACE, NAMED_KINDS, ORGANISATION, default_tagger, new_entities
 from bot.sentence_features import (
     QuestionInfo, asks_age, asks_for_agent, asks_money, core_question, counted_words, features, gives_their_words,
     holds_role, name_groups, names_an_agent, names_role, named_thing, names_the_thing, opens_with_he_said, rarity,
@@ -183,6 +183,9 @@ def score_sentences(
     # "Which airline...?", "Which country...?", "Which senator...?" ask for an organisation, place or person:
     # a sentence that names none the question does not already name does not answer it ("her airline
     # separated the couple"). Not for kinds the tagger often misses (a product, a currency, a show).
+    # "Where...?" likewise needs a place the question does not name (or an organisation: spaCy tags
+    # "Andrews Air Force Base" and many venues ORG).
+    place_asked = bool(ASKS_PLACE.search(question.lower())) and bool(info.entity_labels)
     kind_named = bool(info.kind_word) and bool(info.entity_labels) and info.entity_labels <= NAMED_KINDS
     # A follow-up's "he"/"she": the person of the earlier turn it stands for (QuestionInfo.referent).
     person = set(content_terms(info.referent)) if info.referent and refers_to_one_person(question) else set()
@@ -237,6 +240,8 @@ def score_sentences(
             s.score = 0.0  # "...a mistaken missile alert caused panic on Hawaii": by whom, it does not say
         if kind_named and not new_entities(tags[i], info.entity_labels, info.term_set, info.names):
             s.score = 0.0
+        if place_asked and not new_entities(tags[i], info.entity_labels | ORGANISATION, info.term_set, info.names):
+            s.score = 0.0  # "...diagnosed March 20, the first new Ebola case in Liberia": not where she lived
         if age_asked and not states_an_age(s.text):
             s.score = 0.0
         if money_asked and not states_money(s.text):

@@ -456,7 +456,7 @@ def states_money(sentence: str) -> bool:
     return bool(_MONEY.search(sentence))
 
 
-_NAME_OF = re.compile(r"\bwhat (?:is|was|are|were) the names? of (?:the |a |an )?(.+?)\s*\??\s*$", re.I)
+_NAME_OF = re.compile(r"\bwhat(?: is|'s|’s| was| are| were) the names? of (?:the |a |an )?(.+?)\s*\??\s*$", re.I)
 NAME_REACH = 4  # words between the named thing and its name ("Adelaide Cottage, a 'modest' property")
 
 
@@ -476,7 +476,9 @@ def names_the_thing(sentence: str, thing: frozenset[str], question_terms: set[st
     sparked a war of words between Trump and Kim" names people, not the missile."""
     tokens = sentence.split()
     at_thing = [i for i, tok in enumerate(tokens) if set(content_terms(tok)) & thing]
-    capitalised = [i > 0 and tok[:1].isupper() for i, tok in enumerate(tokens)]
+    # The sentence's first word is capitalised anyway (after a bullet or a time: "• 11:27: Video shows").
+    first = next((i for i, tok in enumerate(tokens) if tok[:1].isalpha()), 0)
+    capitalised = [i > first and tok[:1].isupper() for i, tok in enumerate(tokens)]
     for i, tok in enumerate(tokens):
         if not capitalised[i]:
             continue
@@ -485,6 +487,8 @@ def names_the_thing(sentence: str, thing: frozenset[str], question_terms: set[st
             end += 1
         if tokens[end].endswith(("'s", "’s")):  # "North Korea's missile": its owner, not its name
             continue
+        if end + 1 < len(tokens) and _SPEECH_VERB.fullmatch(tokens[end + 1].strip(".,;:")):
+            continue  # "...propping open a school door, McCraw said Friday": who says it, not its name
         term = set(content_terms(tok))
         if re.fullmatch(_DAY_OR_MONTH, tok.strip(".,;:'’\"").lower()):  # "said Thursday a Navy Yard employee"
             continue

@@ -307,6 +307,11 @@ def test_what_is_the_name_of_x_wants_a_name_given_to_x():
     assert not names_the_thing("Flights were put in danger by North Korea's most recent missile launch.",
                                named_thing("What was the name of the missile launched in November?"), terms)
     assert not named_thing("What did the minister name as the main threat?")
+    # Nor is the sentence's first word after a bullet, or the speaker of "McCraw said".
+    q = "What's the name of the Robb Elementary teacher who propped the door open?"
+    assert named_thing(q) == {"teacher", "prop", "door", "open"}
+    assert not names_the_thing("• 11:27: Video shows a teacher propping open a school door to the outside, McCraw "
+                               "said Friday.", named_thing(q), set(QuestionInfo.of(q).term_set))
     # A day is not a name: "said Thursday a Navy Yard employee" does not name the employee.
     q = "What is the name of the Navy Yard employee who reported hearing gunshots?"
     assert not names_the_thing("D.C. Mayor Muriel Bowser said Thursday a Navy Yard employee told people she may "
@@ -426,6 +431,18 @@ def test_which_airline_is_refused_when_the_article_names_none(flight_qa):
     assert answer.refused, answer.text  # "her airline" names no airline; Delta is the flight home
     answer = flight_qa.answer("Which airline flew the couple home?")
     assert not answer.refused and "Delta Air Lines" in answer.text, answer.text
+
+
+def test_where_needs_a_place_the_question_does_not_name(tmp_path_factory, embed_model):
+    qa = _small_qa(tmp_path_factory, embed_model, {
+        "ebola.md": "---\ntitle: Liberia sees a new Ebola case\ndate: 2015-03-27\n---\n"
+        "A Liberian woman appears to have contracted Ebola from a man who survived the virus. "
+        "The 44-year-old woman was diagnosed March 20, the first new Ebola case in Liberia in a month. "
+        "She is being treated at an isolation unit in Monrovia, health officials said.\n"})
+    answer = qa.answer("Where in Liberia did the woman who caught Ebola live?")
+    assert answer.refused, answer.text  # the articles say where she is treated, not where she lived
+    answer = qa.answer("Where is the woman with Ebola being treated?")
+    assert not answer.refused and "Monrovia" in answer.text, answer.text
 
 
 def test_what_price_is_answered_by_an_amount_of_money_not_any_number(flight_qa):
