@@ -518,7 +518,9 @@ def rarity(candidate_texts: list[str]) -> dict[str, float]:
     return {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
 
 
-_SUBJECT_PRONOUN = re.compile(r"^\s*(?:He|She|They)\s+")
+# Not "He said ...": whose words they are is the speaker rules' business (the answer then opens with
+# the sentence naming him, `answer.with_their_words`).
+_SUBJECT_PRONOUN = re.compile(r"^\s*(?:He|She|They)\s+(?!(?:also\s+)?(?:said|says|added|told)\b)")
 
 
 def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, article_rank: int,
