@@ -147,7 +147,7 @@ def ingest_command(
     rebuild: bool = typer.Option(False, "--rebuild", help="Drop the index and embed everything again."),
 ):
     """Add, update and remove articles so the index matches the given files and folders."""
-    from bot.loaders import no_such_path
+    from bot.loaders import QUESTION_FILE, no_such_path
 
     settings = settings_for(store)
     targets = list(paths) if paths else [settings.corpus]
@@ -158,10 +158,17 @@ def ingest_command(
     report = run_ingest(settings, targets, rebuild=rebuild)
     for problem in report.problems:
         console.print(f"[yellow]warning:[/] {escape(problem)}", highlight=False)
-    for skipped in report.skipped[:SHOW_SKIPPED]:  # e.g. images and PDFs in the folder: listed, not read
+    # Question files (corpus/ holds the team's) are one line: they are expected, not a problem.
+    questions = [s.removesuffix(f": {QUESTION_FILE}") for s in report.skipped if s.endswith(f": {QUESTION_FILE}")]
+    if questions:
+        names = ", ".join(Path(q).name for q in questions)
+        console.print(f"skipped {len(questions)} question file(s), for bot eval: {names}", style="dim",
+                      highlight=False, markup=False)
+    others = [s for s in report.skipped if not s.endswith(f": {QUESTION_FILE}")]
+    for skipped in others[:SHOW_SKIPPED]:  # e.g. images and PDFs in the folder: listed, not read
         console.print(f"skipped: {skipped}", style="dim", highlight=False, markup=False)
-    if len(report.skipped) > SHOW_SKIPPED:
-        console.print(f"skipped: {len(report.skipped) - SHOW_SKIPPED} more files", style="dim", highlight=False)
+    if len(others) > SHOW_SKIPPED:
+        console.print(f"skipped: {len(others) - SHOW_SKIPPED} more files", style="dim", highlight=False)
     out.print(report.summary(), highlight=False)
     if report.kept or (report.problems and not (report.added or report.updated or report.unchanged)):
         raise typer.Exit(1)

@@ -23,6 +23,7 @@ ARTICLE_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
 DUMP_SUFFIXES = {".jsonl", ".json"}
 SUPPORTED_SUFFIXES = ARTICLE_SUFFIXES | DUMP_SUFFIXES
 TITLE_CHARS = 80  # longest title made from an untitled record's first sentence
+QUESTION_FILE = "a question file, not articles"  # how a skipped questions.jsonl is reported
 
 # Metadata kept out of the embedded text; the title is kept in, it helps retrieval.
 HIDDEN_FROM_EMBEDDING = ["source", "date", "url", "authors", "path", "origin", "date_from"]
@@ -279,7 +280,7 @@ def load_dump(path: Path, origin: str, max_bytes: int, result: LoadResult, seen:
             result.cannot_read(path, f"{where}: a record must be a JSON object")
             continue
         if "text" not in record and "question" in record:
-            result.skipped.append(f"{path}: a question file, not articles")
+            result.skipped.append(f"{path}: {QUESTION_FILE}")
             return
         text = record.get("text")
         if not isinstance(text, str) or not text.strip():

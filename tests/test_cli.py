@@ -45,6 +45,10 @@ def test_ingest_reports_counts_and_second_run_changes_nothing(cli_store):
     assert first.returncode == 0, first.stderr
     assert "added 2, updated 0, deleted 0, unchanged 0" in first.stdout
     assert "Traceback" not in first.stderr
+    # The team's question files in corpus/ are one line, not one warning-like line each.
+    output = first.stdout + first.stderr
+    assert "question file(s), for bot eval: " in output and "questions.jsonl" in output, output
+    assert "skipped: " not in output, output
     second = run(["ingest", "--store", str(store)], cwd=work)
     assert second.returncode == 0, second.stderr
     assert "added 0, updated 0, deleted 0, unchanged 2" in second.stdout
