@@ -169,9 +169,12 @@ class QA:
         else:
             chosen = self._choose(scored)
             asked = core_question(question)  # "In the article naming Kono, what did he say?"
-            if _asks_what_said(asked, history):
+            what_said = _asks_what_said(asked, history)
+            if what_said:
                 chosen = with_their_words(chosen, self._article_sentences, self.settings.max_answer_sentences)
-            if asks_who(asked):
+            # "He said the North wants..." is shown after the sentence naming him, for "Who said...?"
+            # (he is the answer) and for "What did Kono say...?" (who "he" is).
+            if asks_who(asked) or what_said:
                 chosen = with_the_speaker(chosen, self._article_sentences, self.settings.max_answer_sentences)
             pieces = []
             if asks_which_article(asked):  # "Which report says...?": the article's name, from its metadata

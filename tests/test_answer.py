@@ -156,7 +156,9 @@ def test_what_someone_said_includes_the_words_after_the_sentence_naming_them(qa)
     # "Japanese Foreign Minister Taro Kono was blunter. He said the North "wants to buy some time ..."":
     # the sentence with his words names neither him nor North Korea in full. The first was refused
     # before, the second answered "Taro Kono was blunter." alone.
-    for question in ("What did Kono say about North Korea?", "What did Japan's foreign minister say?"):
+    # "...about North Korea's nuclear programmes?" ranks "He said ..." first, shown after the sentence naming him.
+    for question in ("What did Kono say about North Korea?", "What did Japan's foreign minister say?",
+                     "What did Kono say about North Korea's nuclear programmes?"):
         answer = qa.answer(question)
         assert "wants to buy some time" in answer.text, answer.text
         assert_citations_quote_the_articles(answer)
