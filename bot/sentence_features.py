@@ -184,7 +184,9 @@ class QuestionInfo:
         referent = ""
         if earlier_question and context != question and (
                 not terms or (len(terms) <= ELLIPTICAL_TERMS and _ANAPHOR.search(question))):
-            terms = terms + [t for t in content_terms(earlier_question) if t not in terms]
+            # Read in the follow-up's shape: "When?" after "Where was the meeting held?" asks when the
+            # meeting was, and "held" only shapes a where- or when-question.
+            terms = terms + [t for t in asked_terms(f"{question} {earlier_question}") if t not in terms]
             search_text = f"{earlier_question} {question}"
         if context and context != question and context.startswith(question):
             names = list(dict.fromkeys(m.group(0) for m in _ANY_CAPITALISED.finditer(context[len(question):])))

@@ -120,6 +120,10 @@ def test_a_follow_up_with_no_words_of_its_own_is_asked_about_the_earlier_turn(qa
         if not answer.refused:
             assert_citations_quote_the_articles(answer)
     assert "Vancouver" in qa.answer("Where was it?", history).text
+    # "When?" after "Where was the meeting held?" asks when the meeting was: "held" only shaped it.
+    first = qa.answer("Where was the meeting held?")
+    answer = qa.answer("When?", [(first.question, first.text)])
+    assert not answer.refused and "Jan. 16, 2018" in answer.text, answer.text
     with pytest.raises(QuestionError, match="no words to search for"):
         qa.answer("?!?", history)  # nothing to ask, conversation or not
 
