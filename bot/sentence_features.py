@@ -446,8 +446,9 @@ def states_an_age(sentence: str) -> bool:
 _ASKS_MONEY = re.compile(r"\bwhat (?:price|cost|fee|salary|prize money|sum)\b|\bhow much (?:money\b|(?:\S+\s+){0,6}?"
                          r"(?:pay|paid|pays|cost|costs|spend|spent|earn|earned|earns|charge|charged|charges|sell for|"
                          r"sold for|fetch|fetched)\b)", re.I)
-_MONEY = re.compile(r"[$€£¥]\s?\d|\b\d[\d,.]*\s*(?:(?:million|billion|trillion|thousand|m|bn|k)\s+)?(?:dollars?|euros?|"
-                    r"pounds?|cents?|pence|yen|yuan|rubles?|roubles?|francs?|rupees?|bucks)\b|\b(?:USD|EUR|GBP)\b")
+_MONEY = re.compile(r"[$€£¥]\s?\d|\b\d[\d,.]*\s*(?:(?:million|billion|trillion|thousand|m|bn|k)\s+)?"
+                    r"(?:dollars?|euros?|pounds?|cents?|pence|yen|yuan|rubles?|roubles?|francs?|rupees?|bucks)\b|"
+                    r"\b(?:USD|EUR|GBP)\b")
 
 
 def asks_money(question: str) -> bool:
@@ -521,7 +522,7 @@ def rarity(candidate_texts: list[str]) -> dict[str, float]:
 
 
 # Not "He said ...": whose words they are is the speaker rules' business (the answer then opens with
-# the sentence naming him, `answer.with_their_words`).
+# the sentence naming him, `answer.with_the_speaker`).
 _SUBJECT_PRONOUN = re.compile(r"^\s*(?:He|She|They)\s+(?!(?:also\s+)?(?:said|says|added|told)\b)")
 
 
