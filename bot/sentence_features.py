@@ -49,7 +49,7 @@ _ASKS_NAMED_THING = re.compile(
 def expected_answer_type(question: str) -> str | None:
     """'number', 'date' or 'name' when the question asks for one; None otherwise."""
     q = question.lower()
-    if re.search(r"\bhow (many|much|long|old|far|big|large|high)\b|\bwhat (number|percentage|amount|share|price)\b", q):
+    if re.search(rf"\bhow (many|much|{'|'.join(HOW_ADJECTIVES)})\b|\bwhat (number|percentage|amount|share|price)\b", q):
         return "number"
     if ASKS_DATE.search(q):
         return "date"
@@ -226,7 +226,8 @@ PLACE_TIME_VERBS = ("based", "located", "held", "situated", "work", "works", "li
 # the names ("How old is Carlos Santana?" wants no sentence saying "old"), but it stays a question word
 # for the gate: "How long did the meeting last?" is not answered by any sentence about the meeting
 # that holds a number ("...the 1950-53 Korean War").
-HOW_ADJECTIVES = ("old", "long", "far", "big", "large", "high", "tall")
+HOW_ADJECTIVES = ("old", "long", "far", "big", "large", "high", "tall", "hot", "cold", "warm", "deep", "heavy", "fast",
+                  "wide", "low", "expensive")
 
 
 @lru_cache(maxsize=4)

@@ -26,6 +26,8 @@ def _row(question: str, sentence: str, before: str = "", passage: str = "") -> d
 
 def test_expected_answer_types():
     assert expected_answer_type("How many people died in the flood?") == "number"
+    assert expected_answer_type("How hot was Death Valley forecast to get?") == "number"  # "121 on Friday"
+    assert expected_answer_type("How did the fire start?") is None
     assert expected_answer_type("When did the summit take place?") == "date"
     assert expected_answer_type("Who won the Hart Trophy?") == "name"
     assert expected_answer_type("Which country joined the talks?") == "name"
