@@ -379,9 +379,11 @@ FEATURES = (
 )
 _SAY = re.compile(r"\b(say|said|says|tell|told|describe[sd]?|call(ed|s)?|warn(ed|s)?|quote[sd]?|react(ed)?|respond(ed)?)\b", re.I)
 _QUOTE = re.compile(r"[\"“”]")
+# The verbs that report someone's words ("she conceded that ..."), shared with bot/speakers.py.
+REPORTING_VERBS = ("said", "says", "told", "added", "explained", "noted", "warned", "argued", "insisted", "stressed",
+                   "conceded", "acknowledged", "admitted", "wrote")
 # Indirect speech gives someone's words as well as a quote does: "But she conceded that ...".
-_SPEECH_VERB = re.compile(r"\b(?:said|says|told|added|warned|argued|insisted|noted|stressed|conceded|acknowledged|"
-                          r"admitted|explained|urged|wrote)\b", re.I)
+_SPEECH_VERB = re.compile(rf"\b(?:{'|'.join(REPORTING_VERBS)}|urged)\b", re.I)
 # A sentence that gives the words of the person the sentence before it introduced.
 _THEIR_WORDS = re.compile(r"^\s*(?:[\"“]|(?:he|she|they)\s+(?:also\s+)?(?:said|says|added|told|warned|argued|insisted|noted|stressed)\b)", re.I)
 
@@ -549,13 +551,13 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     if _SUBJECT_PRONOUN.match(sentence) and len(window) > len(sentence):
         before = window[: len(window) - len(sentence)]
         term_text += " " + " ".join(m.group(0) for m in _CAPITALISED.finditer(before))
+    # Years of "the 1950-53 Korean War" for a when-question about something else: not its answer.
+    named_years = event_years(sentence, q.term_set) if q.kind == "date" else set()
     new_typed = 0.0
     typed_missing = 0.0
     if q.kind:
         typed_text = window if q.kind == "name" and opens_with_he_said(sentence) else sentence
-        new = values_of(typed_text, q.kind) - values_of(q.text, q.kind) - q.term_set
-        if q.kind == "date":
-            new -= event_years(typed_text, q.term_set)
+        new = values_of(typed_text, q.kind) - values_of(q.text, q.kind) - q.term_set - named_years
         if new and q.counted:  # "how many missiles": a number of flights or people does not answer it
             new = counts_of(sentence, q.counted) - values_of(q.text, "number")
         new_typed = 1.0 if new else 0.0
@@ -588,8 +590,7 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     typed_entity = 0.0
     if q.entity_labels and shared >= min(ENTITY_CONTEXT_WORDS, len(q.term_set)):
         found = new_entities(entities, q.entity_labels, q.term_set, q.names)
-        if q.kind == "date":  # not the years of "the 1950-53 Korean War"
-            named_years = event_years(sentence, q.term_set)
+        if named_years:
             found = [e for e in found if not set(_YEAR.findall(e)) & named_years]
         if found and ASKS_PLACE.search(q.text.lower()):
             found = [e for e in found if _placed(sentence.split(e)[0], q.term_set)]

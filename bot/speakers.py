@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from bot.sentence_features import gives_their_words
+from bot.sentence_features import REPORTING_VERBS, gives_their_words
 from bot.text import content_terms, stem, stopwords
 
 _WHAT_DID_SAY = re.compile(
@@ -32,8 +32,7 @@ _AFTER = 5  # "Kono, speaking in Vancouver, said": words between the speaker and
 _BEFORE = 7  # "said U.S. Secretary of State Rex Tillerson": a title between the verb and the name
 _TITLE_GLUE = {"of", "the", "to", "for"}  # "Secretary of State", "according to"
 _NEW_CLAUSE = {"and", "or", "but", "while", "as", "who", "which", "that", "when", "after", "before"}
-_PRONOUN_SAID = re.compile(r"\b(?:he|she|they)\s+(?:also\s+)?(?:said|says|added|told|explained|noted|warned|argued|"
-                           r"insisted|stressed|conceded|acknowledged|admitted|wrote)\b", re.I)  # '"...," they said'
+_PRONOUN_SAID = re.compile(rf"\b(?:he|she|they)\s+(?:also\s+)?(?:{'|'.join(REPORTING_VERBS)})\b", re.I)  # '"...," they said'
 _OPENING_QUOTE = re.compile(r"^\s*[\"“]")
 
 
