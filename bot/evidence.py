@@ -185,8 +185,11 @@ def score_sentences(
     # separated the couple"). Not for kinds the tagger often misses (a product, a currency, a show).
     # "Where...?" likewise needs a place the question does not name (or an organisation: spaCy tags
     # "Andrews Air Force Base" and many venues ORG).
-    place_asked = bool(ASKS_PLACE.search(question.lower())) and bool(info.entity_labels)
-    kind_named = bool(info.kind_word) and bool(info.entity_labels) and info.entity_labels <= NAMED_KINDS
+    entity_needed = None  # the labels of which a sentence must name a new entity
+    if info.entity_labels and info.kind_word and info.entity_labels <= NAMED_KINDS:
+        entity_needed = info.entity_labels
+    elif info.entity_labels and ASKS_PLACE.search(question.lower()):
+        entity_needed = info.entity_labels | ORGANISATION
     # A follow-up's "he"/"she": the person of the earlier turn it stands for (QuestionInfo.referent).
     person = set(content_terms(info.referent)) if info.referent and refers_to_one_person(question) else set()
     holder = role_asked(question)  # "Who is Canada's foreign minister?": holder "canada", role {"foreign", "minister"}
@@ -238,10 +241,8 @@ def score_sentences(
         if agent_asked and not names_an_agent(windows[i] if opens_with_he_said(s.text) else s.text, tags[i],
                                               info.term_set, info.names):
             s.score = 0.0  # "...a mistaken missile alert caused panic on Hawaii": by whom, it does not say
-        if kind_named and not new_entities(tags[i], info.entity_labels, info.term_set, info.names):
-            s.score = 0.0
-        if place_asked and not new_entities(tags[i], info.entity_labels | ORGANISATION, info.term_set, info.names):
-            s.score = 0.0  # "...diagnosed March 20, the first new Ebola case in Liberia": not where she lived
+        if entity_needed and not new_entities(tags[i], entity_needed, info.term_set, info.names):
+            s.score = 0.0  # "her airline separated the couple"; "...the first new Ebola case in Liberia"
         if age_asked and not states_an_age(s.text):
             s.score = 0.0
         if money_asked and not states_money(s.text):
