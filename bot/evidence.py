@@ -204,8 +204,13 @@ def score_sentences(
         doc = s.passage.doc_id
         if doc not in voices:
             voices[doc] = speaker | aliases(article_text[doc] or s.passage.text, speaker)
+    # "How much is Justin Forsett's contract worth?" asks about the people it names, not for one: a
+    # sentence that names another person and, with the one before, misses one the question names is
+    # about someone else (Antonio Cromartie's $32 million in an article about Forsett). Not for
+    # organisations: "the Department of Defense" is the question's "Pentagon".
+    asked_people = people_named(question, info.entity_labels)
     tags: list = [()] * len(shortlist)
-    if info.entity_labels:  # only questions that ask for a kind of entity pay for tagging
+    if info.entity_labels or asked_people:  # only questions that ask for a kind of entity pay for tagging
         # "He said the North ..." is by the person the sentence before names: tag the two together.
         tags = default_tagger().entities([windows[i] if opens_with_he_said(s.text) else s.text
                                           for i, s in enumerate(shortlist)])
@@ -243,6 +248,8 @@ def score_sentences(
             s.score = 0.0  # "...a mistaken missile alert caused panic on Hawaii": by whom, it does not say
         if entity_needed and not new_entities(tags[i], entity_needed, info.term_set, info.names):
             s.score = 0.0  # "her airline separated the couple"; "...the first new Ebola case in Liberia"
+        if asked_people and about_someone_else(tags[i], asked_people, near, info.term_set):
+            s.score = 0.0
         if age_asked and not states_an_age(s.text):
             s.score = 0.0
         if money_asked and not states_money(s.text):
@@ -250,6 +257,23 @@ def score_sentences(
         if thing_named and not names_the_thing(s.text, thing_named, info.term_set):
             s.score = 0.0  # "What was the name of the missile...?": a sentence that names no missile
     return sorted(shortlist, key=lambda s: -s.rank_score)
+
+
+def people_named(question: str, asked_labels: frozenset[str] | None) -> list[set[str]]:
+    """The words of each person the question names, unless it asks for a person ("Who won...?")."""
+    if asked_labels and "PERSON" in asked_labels:
+        return []
+    return [set(content_terms(text)) for text, label in default_tagger().entities([question])[0] if label == "PERSON"]
+
+
+def about_someone_else(entities: list[tuple[str, str]], people: list[set[str]], near: set[str],
+                       question_terms: set[str]) -> bool:
+    """The sentence (`near`: its words and the sentence before's) misses one of the question's people
+    and names another person, who shares no word with the question."""
+    if all(person & near for person in people):
+        return False
+    return any(label == "PERSON" and (terms := set(content_terms(text))) and not terms <= question_terms
+               and not any(terms & person for person in people) for text, label in entities)
 
 
 def _before(sentence: Sentence, spans: list[Span], starts: list[int]) -> tuple[str, int]:

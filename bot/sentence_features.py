@@ -446,9 +446,9 @@ def states_an_age(sentence: str) -> bool:
 
 # "What price will Serbia pay...?", "How much did Ripley's pay...?", "What prize money...?": an amount
 # of money, not any number ("a new three-year gas deal").
-_ASKS_MONEY = re.compile(r"\bwhat (?:price|cost|fee|salary|prize money|sum)\b|\bhow much (?:money\b|(?:\S+\s+){0,6}?"
+_ASKS_MONEY = re.compile(r"\bwhat (?:price|cost|fee|salary|prize money|sum)\b|\bhow much (?:money\b|(?:\S+\s+){0,10}?"
                          r"(?:pay|paid|pays|cost|costs|spend|spent|earn|earned|earns|charge|charged|charges|sell for|"
-                         r"sold for|fetch|fetched)\b)", re.I)
+                         r"sold for|fetch|fetched|worth|raise|raised|raises|donate|donated|donates|owe|owed|owes)\b)", re.I)
 _MONEY = re.compile(r"[$€£¥]\s?\d|\b\d[\d,.]*\s*(?:(?:million|billion|trillion|thousand|m|bn|k)\s+)?"
                     r"(?:dollars?|euros?|pounds?|cents?|pence|yen|yuan|rubles?|roubles?|francs?|rupees?|bucks)\b|"
                     r"\b(?:USD|EUR|GBP)\b")

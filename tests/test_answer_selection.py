@@ -458,6 +458,19 @@ def test_what_price_is_answered_by_an_amount_of_money_not_any_number(flight_qa):
     assert not states_money("a new three-year gas supply deal")
 
 
+def test_a_sum_about_someone_else_does_not_answer_for_the_person_asked_about(tmp_path_factory, embed_model):
+    qa = _small_qa(tmp_path_factory, embed_model, {
+        "signings.md": "---\ntitle: Harbor City keeps its striker\ndate: 2021-03-12\n---\n"
+        "Maria Lopez agreed on Thursday to a new three-year contract with Harbor City FC. "
+        "The club did not say what the deal is worth. "
+        "Rival club Eastport signed defender Tomas Okafor to a three-year contract worth $9 million.\n"})
+    answer = qa.answer("How much is Maria Lopez's new three-year contract worth?")
+    assert answer.refused, answer.text  # the $9 million is Tomas Okafor's
+    answer = qa.answer("How much is Tomas Okafor's contract worth?")
+    assert not answer.refused and "$9 million" in answer.text, answer.text
+    assert asks_money("How much is the striker's new three-year contract with the club worth?")
+
+
 # --- conflicts: different values for the asked fact are shown side by side, each cited and dated
 def _small_qa(tmp_path_factory, embed_model, articles: dict[str, str]):
     """A QA over a store of a few articles written here."""
