@@ -359,10 +359,28 @@ def asks_for_agent(question: str) -> bool:
     return bool(_WHO_FIRST.match(question)) and not _WHO_IS_NAMED.match(question)
 
 
+# A story's dateline and wire credit ("SAN FRANCISCO –", "Colombo, Sri Lanka (CNN)", "David Rising
+# Associated Press BERLIN –") say where it was filed and by whom, not who did what it reports.
+_DATELINE = re.compile(
+    r"^\s*(?:[^!?()]{0,60}?\((?:AP|CNN[\w ]*|Reuters|AFP|UPI)\)\s*[—–-]*\s*"
+    r"|(?:[A-Z][\w.'’]*\s+){0,4}?[A-Z]{3,}(?:[ ,.]+[A-Z][A-Za-z.]*)*\s*[—–-]{1,2}\s+)")
+
+
+def dateline(sentence: str) -> str:
+    """The dateline or wire credit the sentence opens with ('' if none)."""
+    m = _DATELINE.match(sentence)
+    return m.group(0) if m else ""
+
+
 def names_an_agent(sentence: str, entities: list[tuple[str, str]], question_terms: set[str],
                    question_names: set[str]) -> bool:
     """The sentence names someone the question does not: a person, organisation or people, or a
-    country not placed after "in", "over"... (`entities`: its named entities, from bot/entities.py)."""
+    country not placed after "in", "over"... (`entities`: its named entities, from bot/entities.py),
+    outside its dateline."""
+    opening = dateline(sentence)
+    if opening:
+        sentence = sentence[len(opening):]
+        entities = [(text, label) for text, label in entities if text in sentence]
     if new_entities(entities, AGENTS, question_terms, question_names):
         return True
     return any(not _LOCATIVE.search(sentence.split(place)[0][-16:])

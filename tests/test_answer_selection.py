@@ -230,6 +230,13 @@ def test_who_did_it_is_answered_by_a_sentence_that_names_someone():
     hosts = "The gathering, co-hosted by Canada and the US, is opposed by China."
     assert names_an_agent(hosts, [("Canada", "GPE"), ("US", "GPE"), ("China", "GPE")], {"host", "meet"}, set())
     assert names_an_agent("Officials said so.", [("Pentagon", "ORG")], {"say"}, set())
+    # A dateline or wire credit says where and by whom the story was filed, not who did it.
+    theft = "SAN FRANCISCO – All of Yahoo's users were affected by a data theft, Yahoo's new parent said."
+    assert not names_an_agent(theft, [("SAN FRANCISCO", "GPE"), ("Yahoo", "ORG")], {"steal", "data", "yahoo"}, {"yahoo"})
+    wire = "Colombo, Sri Lanka (CNN) Protesters stormed the residence."
+    assert not names_an_agent(wire, [("Colombo", "GPE"), ("Sri Lanka", "GPE"), ("CNN", "ORG")], {"storm"}, set())
+    assert names_an_agent("LONDON (AP) — Police arrested two men.", [("LONDON", "GPE"), ("AP", "ORG"), ("Police", "ORG")],
+                          {"arrest"}, set())
 
 
 def test_who_did_it_is_refused_when_the_articles_tell_the_event_but_not_the_doer(qa):
