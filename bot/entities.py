@@ -40,7 +40,10 @@ _HEADS: dict[str, frozenset[str]] = {word: labels for words, labels in (
      "publisher union restaurant hotel", ORGANISATION),
     ("person leader official minister president actor actress singer star player musician designer "
      "executive ceo celebrity rapper man woman athlete senator governor judge justice king queen prince "
-     "princess pope candidate comedian host author writer director", PERSON),
+     "princess pope candidate comedian host author writer director professor scientist researcher doctor "
+     "economist analyst expert spokesman spokeswoman spokesperson coach lawyer attorney journalist reporter "
+     "chef artist painter teacher officer mayor chancellor founder owner ambassador diplomat lawmaker "
+     "prosecutor", PERSON),
     ("show movie film book song album series play musical", frozenset({"WORK_OF_ART", "ORG", "PERSON"})),
     ("landmark park building bridge airport stadium monument", frozenset({"FAC", "GPE", "LOC", "ORG"})),
     ("event tournament", frozenset({"EVENT"})),
@@ -72,9 +75,10 @@ def asked_labels(question: str) -> frozenset[str] | None:
             return labels
     m = _WHICH.search(q)
     if m:  # "which US national park", "which legendary musician": the first known head noun
-        for word in m.group(1).split():
+        words = m.group(1).split()
+        for i, word in enumerate(words):
             if word in _HEADS:
-                return _HEADS[word]
+                return _HEADS[_head_of(words, i)]
     if ASKS_PLACE.search(q):
         return frozenset({"GPE", "LOC", "FAC"})
     if ASKS_PERSON.search(q):
@@ -93,12 +97,23 @@ def kind_word(question: str) -> str | None:
     m = _WHICH.search(question.lower())
     if not m:
         return None
-    for word in m.group(1).split():
+    words = m.group(1).split()
+    for i, word in enumerate(words):
         if word in _HEADS:
-            return word
+            return _head_of(words, i)
         if word in stopwords() and word not in _BEFORE_KIND:
             return None
     return None
+
+
+def _head_of(words: list[str], i: int) -> str:
+    """The kind word of a noun phrase whose first known noun is words[i]: a later one after "of <name>"
+    ("University of Belgrade professor" is a professor, not a university)."""
+    if i + 1 < len(words) and words[i + 1] == "of":
+        later = [w for w in words[i + 2:] if w in _HEADS]
+        if later:
+            return later[-1]
+    return words[i]
 
 
 def new_entities(entities: list[tuple[str, str]], labels: frozenset[str], question_terms: set[str],

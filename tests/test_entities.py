@@ -49,6 +49,10 @@ def test_the_kind_word_names_what_is_asked_for():
     assert kind_word("Which charity received the shares?") == "charity"
     assert asked_labels("Which charity received the shares?") == frozenset({"ORG"})
     assert kind_word("What is the capital of Australia?") is None  # asks about a capital, not for one
+    # "University of Belgrade professor" is a professor: the kind is the noun after "of <name>".
+    assert kind_word("Which University of Belgrade professor warned about the deal?") == "professor"
+    assert asked_labels("Which University of Belgrade professor warned about the deal?") == frozenset({"PERSON"})
+    assert asked_labels("Which economist predicted the crash?") == frozenset({"PERSON"})
 
 
 def test_questions_that_ask_for_no_entity():
