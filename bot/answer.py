@@ -24,6 +24,7 @@ from bot.models import ModelConfigError, make_embed_model
 from bot.sentence_features import (
     ELLIPTICAL_TERMS, asks_what_said, asks_which_article, asks_who, attributed_to_pronoun, core_question,
     expected_answer_type, gives_their_words, is_headline, is_question, names_a_person, reports_words,
+    without_own_pronouns,
 )
 from bot.prompts import load_prompt
 from bot.retrieve import Retriever
@@ -86,7 +87,7 @@ def retrieval_query(question: str, history: History | None) -> str:
     # A word pointing back ("When did he announce it?") or almost no word of its own ("Why?", "And
     # Tillerson?"). A short question with words of its own is a new topic ("When did the Webb
     # telescope launch?" after a turn about Sri Lanka): folding the old turn in would retrieve that.
-    leans_on_history = _FOLLOW_UP.search(question) or len(content_terms(question)) <= ELLIPTICAL_TERMS
+    leans_on_history = _FOLLOW_UP.search(without_own_pronouns(question)) or len(content_terms(question)) <= ELLIPTICAL_TERMS
     if not leans_on_history:
         return question
     return f"{question} {last_question} {_MARKERS.sub('', last_answer)[:400]}".strip()

@@ -152,9 +152,8 @@ def ingest_command(
     settings = settings_for(store)
     targets = list(paths) if paths else [settings.corpus]
     if not any(path.exists() for path in targets):  # nothing to ingest: leave no empty store folder behind
-        for path in targets:
-            console.print(f"[yellow]warning:[/] {escape(no_such_path(path))}", highlight=False)
-        raise typer.Exit(1)
+        missing = "; ".join(no_such_path(path) for path in targets)
+        fail(f"nothing ingested, the store is unchanged: {missing}")
     report = run_ingest(settings, targets, rebuild=rebuild)
     for problem in report.problems:
         console.print(f"[yellow]warning:[/] {escape(problem)}", highlight=False)

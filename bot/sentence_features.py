@@ -318,6 +318,18 @@ def _person_referred_to(question: str, earlier_turn: str, earlier_question: str 
     return people[0] if people else ""
 
 
+def without_own_pronouns(question: str) -> str:
+    """The question without the "he"/"his"/"she"... of someone it names before them: "What did
+    Tillerson say in his opening remarks?" stands alone, whatever was asked before it."""
+    m = _PERSONAL_PRONOUN.search(question)
+    if not m:
+        return question
+    before = question[: m.start()].split()[1:]  # not the first word: "When", "What" are capitalised
+    if any(w[:1].isupper() and w.lower().strip(".,'’s") not in stopwords() for w in before):
+        return _PERSONAL_PRONOUN.sub("", question)
+    return question
+
+
 def refers_to_one_person(question: str) -> bool:
     return bool(_SINGULAR_PERSON.search(question))
 
@@ -544,7 +556,8 @@ def rarity(candidate_texts: list[str]) -> dict[str, float]:
 
 # Not "He said ...": whose words they are is the speaker rules' business (the answer then opens with
 # the sentence naming him, `answer.with_the_speaker`).
-_SUBJECT_PRONOUN = re.compile(r"^\s*(?:He|She|They)\s+(?!(?:also\s+)?(?:said|says|added|told)\b)")
+_SUBJECT_PRONOUN = re.compile(r"^\s*(?:(?:But|And|Yet|Still|However|Instead),?\s+)?(?:He|She|They|he|she|they)\s+"
+                              r"(?!(?:also\s+)?(?:said|says|added|told)\b)")
 
 
 def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, article_rank: int,

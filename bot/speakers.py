@@ -105,8 +105,13 @@ def _first_name(sentence: str) -> set[str]:
     return set(run)
 
 
+# "Stephen Noerper, senior policy director at the Korea Society, said": the title between commas
+# (starting lower-case: ", Russia and Iran, Noerper said" lists names) stands between name and verb.
+_APPOSITIVE = re.compile(rf",\s+[a-z][^,\"“”]{{0,80}},\s+(?=(?:{'|'.join(sorted(SPEECH_VERBS))})\b)")
+
+
 def _attributes(sentence: str, who: frozenset[str]) -> bool:
-    tokens = _TOKEN.findall(sentence)
+    tokens = _TOKEN.findall(_APPOSITIVE.sub(" ", sentence))
     stems = [_stem(t) for t in tokens]
     for i, s in enumerate(stems):
         if s not in who:

@@ -202,6 +202,25 @@ def test_follow_up_query_leaves_standalone_questions_alone(qa):
     assert not answer.refused and "Kono" in answer.citations[0].quote
 
 
+def test_a_question_whose_his_is_someone_it_names_stands_alone(qa):
+    # "his" is Tillerson's: the earlier turns (about the meeting, then Peters) must not decide who.
+    history = [("Where was the meeting held?", "Mr Peters said the meeting is an opportunity [1]")]
+    answer = qa.answer("What did Tillerson say in his opening remarks?", history)
+    assert answer.query == "What did Tillerson say in his opening remarks?"
+    assert not answer.refused and "opening remarks" in answer.citations[0].quote, answer.text
+
+
+def test_a_full_name_asks_the_same_as_the_surname(qa):
+    # "Stephen Noerper, senior policy director at the New York-based Korea Society, said ...": the
+    # title between the commas stands between the name and "said".
+    answer = qa.answer("What did Stephen Noerper say?")
+    assert not answer.refused and answer.citations[0].quote.startswith("Stephen Noerper"), answer.text
+    # "But she conceded that ..." is about the Kang Kyung-wha of the sentence before it.
+    for question in ("What did Kang Kyung-wha concede?", "What did Kang Kyung-wha say about denuclearization?"):
+        answer = qa.answer(question)
+        assert not answer.refused and "But she conceded" in answer.text, (question, answer.text)
+
+
 @pytest.mark.parametrize("bad", ["", "   ", "\n\t \n", "\x00\x1b  "])
 def test_empty_question(qa, bad):
     with pytest.raises(QuestionError, match="the question is empty"):

@@ -169,7 +169,7 @@ def test_nul_and_control_characters_through_the_api(qa):
 
 def test_missing_path_and_a_store_that_cannot_be_made(tmp_path):
     missing = bot("ingest", str(tmp_path / "no-such-folder"), "--store", str(tmp_path / "s"))
-    assert missing.returncode == 1 and "no such file or folder" in lines(missing.stderr, "warning:")[0]
+    one_error(missing, "nothing ingested", "no such file or folder")
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     run = bot("ingest", str(tmp_path), "--store", str(blocker / "store"))
