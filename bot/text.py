@@ -151,6 +151,11 @@ def stem(word: str) -> str:
     head, dash, tail = word.rpartition("-")
     if dash and tail in _OF_SUFFIXES and len(head) >= 2:  # the "US-led" campaign is the US campaign
         word = head
+    # Too short for the rules below: "died" is "die" (as "dies" is), "tries" is "try" (as "tried" is).
+    if len(word) == 4 and word.endswith("ied"):
+        return word[:-1]
+    if len(word) == 5 and word.endswith("ies"):
+        return word[:-3] + "y"
     for suffix in ("ing", "ies", "ed", "es", "s"):
         if suffix == "s" and word.endswith(("ss", "us", "is")):  # "discuss", "virus", "crisis": not plurals
             continue

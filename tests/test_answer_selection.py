@@ -118,6 +118,7 @@ def test_irregular_forms_match_their_base_form():
     # A word ending in -ss, -us or -is is not a plural: "discuss" is "discussed", "virus" is "viruses".
     assert stem("discuss") == stem("discussed") == stem("discusses") == stem("discussing")
     assert stem("virus") == stem("viruses") and stem("press") == stem("pressed")
+    assert stem("died") == stem("dies") == stem("die") == stem("dying") and stem("tries") == stem("tried") == stem("try")
     # A prefix that keeps the meaning: "Who hosted the meeting?" is answered by "co-hosted by Canada".
     assert stem("co-hosted") == stem("hosted") and stem("re-elected") == stem("elected")
     assert stem("non-nuclear") != stem("nuclear")
