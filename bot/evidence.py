@@ -16,9 +16,9 @@ from llama_index.core.schema import NodeWithScore
 from bot.answer_model import DEFAULT, AnswerModel
 from bot.entities import ASKS_PLACE, NAMED_KINDS, ORGANISATION, default_tagger, new_entities
 from bot.sentence_features import (
-    QuestionInfo, asks_age, asks_for_agent, asks_money, core_question, counted_words, features, gives_their_words,
+    QuestionInfo, asks_age, asks_duration, asks_for_agent, asks_money, core_question, counted_words, features, gives_their_words,
     holds_role, name_groups, names_an_agent, names_role, named_thing, names_the_thing, opens_with_he_said, rarity,
-    refers_to_one_person, role_asked, shaping_terms, states_an_age, states_money, weighted_coverage,
+    refers_to_one_person, role_asked, shaping_terms, states_a_duration, states_an_age, states_money, weighted_coverage,
     words_after_numbers,
 )
 from bot.speakers import aliases, speaker_asked, speaks
@@ -199,6 +199,7 @@ def score_sentences(
     agent_asked = asks_for_agent(question) and bool(info.entity_labels)
     age_asked = asks_age(question)  # "How old is Carlos Santana?": not a baseball score that names a Santana
     money_asked = asks_money(question)  # "What price will Serbia pay?": not "a new three-year gas deal"
+    duration_asked = asks_duration(question)  # "How long did the meeting last?": not the date it was held
     voices: dict[str, frozenset[str]] = {}  # per article: the speaker and the names its titles give
     for s in shortlist if speaker else []:
         doc = s.passage.doc_id
@@ -253,6 +254,8 @@ def score_sentences(
         if age_asked and not states_an_age(s.text):
             s.score = 0.0
         if money_asked and not states_money(s.text):
+            s.score = 0.0
+        if duration_asked and not states_a_duration(s.text):
             s.score = 0.0
         if thing_named and not names_the_thing(s.text, thing_named, info.term_set):
             s.score = 0.0  # "What was the name of the missile...?": a sentence that names no missile

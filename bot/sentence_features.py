@@ -474,6 +474,25 @@ def states_an_age(sentence: str) -> bool:
     return bool(_AGE.search(sentence))
 
 
+# "How long did the meeting last?" is answered by a stretch of time or a length ("two days", "for
+# five years", "since 2015", "1.2 miles"), not by the date it happened on, nor "until it abandons...".
+_ASKS_DURATION = re.compile(r"\bhow long\b", re.I)
+_NUMBER_WORD = r"(?:\d[\d,.]*|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|several|few|couple of|half an?)"
+_DURATION = re.compile(
+    rf"\b{_NUMBER_WORD}[\s-]+(?:(?:more|full|straight|consecutive|long|extra)\s+)?(?:seconds?|minutes?|hours?|days?|weeks?|"
+    r"months?|years?|decades?|centuries|century|nights?|miles?|kilomet(?:er|re)s?|km|feet|foot|met(?:er|re)s?|inch(?:es)?|"
+    r"yards?)\b|\bsince (?:\d|(?-i:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b))|\bovernight\b|"
+    r"\ball (?:day|night|week|year)\b", re.I)
+
+
+def asks_duration(question: str) -> bool:
+    return bool(_ASKS_DURATION.search(question))
+
+
+def states_a_duration(sentence: str) -> bool:
+    return bool(_DURATION.search(sentence))
+
+
 # "What price will Serbia pay...?", "How much did Ripley's pay...?", "What prize money...?": an amount
 # of money, not any number ("a new three-year gas deal").
 _ASKS_MONEY = re.compile(r"\bwhat (?:price|cost|fee|salary|prize money|sum)\b|\bhow much (?:money\b|(?:\S+\s+){0,10}?"

@@ -479,6 +479,17 @@ def test_a_sum_about_someone_else_does_not_answer_for_the_person_asked_about(tmp
     assert asks_money("How much is the striker's new three-year contract with the club worth?")
 
 
+def test_how_long_is_answered_by_a_stretch_of_time_not_a_date(qa):
+    from bot.sentence_features import states_a_duration
+
+    answer = qa.answer("How long did the Vancouver meeting last?")
+    assert answer.refused, answer.text  # the articles date it (Jan. 16, 2018), never say how long it took
+    answer = qa.answer("How long had it been since North and South Korea last held formal talks?")
+    assert not answer.refused and "two years" in answer.citations[0].quote, answer.text
+    assert states_a_duration("in office since May 2015") and states_a_duration("a 1.2-mile bridge")
+    assert not states_a_duration("sanctions must continue until it abandons its program")
+
+
 # --- conflicts: different values for the asked fact are shown side by side, each cited and dated
 def _small_qa(tmp_path_factory, embed_model, articles: dict[str, str]):
     """A QA over a store of a few articles written here."""
