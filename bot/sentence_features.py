@@ -182,8 +182,10 @@ class QuestionInfo:
         anchors = question_anchors(question)
         search_text = question
         referent = ""
+        asked = question  # the words a pronoun is looked for in: "When?" after "Where did he go?" asks of him
         if earlier_question and context != question and (
                 not terms or (len(terms) <= ELLIPTICAL_TERMS and _ANAPHOR.search(question))):
+            asked = f"{question} {earlier_question}"
             # Read in the follow-up's shape: "When?" after "Where was the meeting held?" asks when the
             # meeting was, and "held" only shapes a where- or when-question.
             terms = terms + [t for t in asked_terms(f"{question} {earlier_question}") if t not in terms]
@@ -199,8 +201,8 @@ class QuestionInfo:
             # Freeland" asks what Chrystia Freeland told it, so her name counts as a question word. Only
             # with a pronoun: a short new question ("Who won the 2018 World Cup?") is about something
             # else, and the earlier names would make the earlier topic answer it.
-            if _PERSONAL_PRONOUN.search(question):
-                person = _person_referred_to(question, context[len(question):], earlier_question)
+            if _PERSONAL_PRONOUN.search(asked):
+                person = _person_referred_to(asked, context[len(question):], earlier_question)
                 # The person, with the earlier question's own names ("Canada" of "Who is Canada's
                 # foreign minister?"), not every name of the earlier answer.
                 asked_names = [m.group(0) for m in _ANY_CAPITALISED.finditer(earlier_question)]

@@ -210,6 +210,21 @@ def test_a_question_whose_his_is_someone_it_names_stands_alone(qa):
     assert not answer.refused and "opening remarks" in answer.citations[0].quote, answer.text
 
 
+def test_what_did_she_say_is_answered_with_her_words_not_a_caption_naming_her(qa):
+    first = qa.answer("Who is Canada's foreign minister?")
+    answer = qa.answer("What did she say?", [(first.question, first.text)])
+    # Not "Tillerson speaks with Canada's Minister of Foreign Affairs Chrystia Freeland" (a photo caption).
+    assert answer.citations[0].quote.startswith("Canadian Foreign Minister Chrystia Freeland told"), answer.text
+
+
+def test_when_after_where_did_he_go_asks_when_he_went(qa):
+    history = []
+    for question in ("What did Winston Peters say?", "Where did he go?"):
+        history.append((question, qa.answer(question, history).text))
+    answer = qa.answer("When?", history)
+    assert not answer.refused and "Monday" in answer.citations[0].quote, answer.text
+
+
 def test_a_full_name_asks_the_same_as_the_surname(qa):
     # "Stephen Noerper, senior policy director at the New York-based Korea Society, said ...": the
     # title between the commas stands between the name and "said".
