@@ -53,7 +53,8 @@ _HEADS: dict[str, frozenset[str]] = {word: labels for words, labels in (
 ) for word in words.split()}
 
 # Question shapes (on lower-cased text), shared with `sentence_features.expected_answer_type`.
-ASKS_DATE = re.compile(r"\bwhen\b|\bwhat (date|day|year|month|time)\b|\bwhich (date|day|year|month)\b")
+ASKS_DATE = re.compile(r"\bwhen\b|\bwhat (date|day|year|month|time)\b|\bwhich (date|day|year|month)\b|"
+                       r"\bwhat(?:'s|’s| is| was| were| are) the (date|day|year|month)\b")
 ASKS_PLACE = re.compile(r"\bwhere\b")
 ASKS_PERSON = re.compile(r"^\s*who\b|\bwho (is|was|were|are|will|has|had|won|became|said)\b")
 

@@ -279,10 +279,15 @@ def core_question(question: str) -> str:
     return core[:1].upper() + core[1:] if core else question
 
 
+# "What is the date of the talks?", "What year did it debut?": the answer is a date, which no sentence
+# calls one ("Jan. 16, 2018", "in 1995").
+_DATE_ASKED = re.compile(r"\b(?:what|which)(?:'s|’s|\s+is|\s+was|\s+were|\s+are)?\s+(?:the\s+)?(?:date|day|year|month)\b", re.I)
+
+
 def asked_terms(question: str) -> list[str]:
     """The question's content words without those that only shape it; all of them when nothing else
     is left ("How old?")."""
-    plain = _WHICH_ARTICLE.sub(" ", _THE_SOURCE.sub(" ", _TAKE_PLACE.sub(" ", question)))
+    plain = _WHICH_ARTICLE.sub(" ", _THE_SOURCE.sub(" ", _TAKE_PLACE.sub(" ", _DATE_ASKED.sub(" ", question))))
     terms = content_terms(plain) or content_terms(question)
     lowered = question.lower()
     shaping = _stems(EVENT_VERBS + PLACE_TIME_VERBS) if ASKS_PLACE.search(lowered) or ASKS_DATE.search(lowered) \

@@ -225,6 +225,14 @@ def test_when_after_where_did_he_go_asks_when_he_went(qa):
     assert not answer.refused and "Monday" in answer.citations[0].quote, answer.text
 
 
+def test_what_is_the_date_asks_when(qa):
+    from bot.sentence_features import expected_answer_type
+
+    assert expected_answer_type("What is the date of the talks?") == "date"
+    answer = qa.answer("What was the date of the meeting?")  # no sentence says "date": "Jan. 16, 2018" does
+    assert not answer.refused and "Jan. 16, 2018" in answer.citations[0].quote, answer.text
+
+
 def test_a_full_name_asks_the_same_as_the_surname(qa):
     # "Stephen Noerper, senior policy director at the New York-based Korea Society, said ...": the
     # title between the commas stands between the name and "said".
