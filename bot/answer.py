@@ -24,7 +24,7 @@ from bot.models import ModelConfigError, make_embed_model
 from bot.sentence_features import (
     ELLIPTICAL_TERMS, asks_what_said, asks_which_article, asks_who, attributed_to_pronoun, core_question,
     expected_answer_type, gives_their_words, is_headline, is_question, names_a_person, reports_words,
-    without_own_pronouns,
+    with_the_person_named, without_own_pronouns,
 )
 from bot.prompts import load_prompt
 from bot.retrieve import Retriever
@@ -148,6 +148,7 @@ class QA:
         question, corrections = self._spelling(asked)
         if history:  # earlier turns are kept as typed; a follow-up folds in the corrected words
             history = [(self._spelling(q)[0], a) for q, a in history]
+            question = with_the_person_named(question, *history[-1])
         ev = self.evidence(question, history, top_k=top_k, as_of=as_of)
         answer_passages, query = ev.answer_passages, ev.query
         scored = _new_before_repeated(ev.scored, history, self.settings.min_answer_probability * strictness)

@@ -223,7 +223,9 @@ class QuestionInfo:
 # holding "happened"; "Where is ... based?", "When was it held?", "Where does X work?" ask for a place
 # or a date (but "How many books does the library hold?" asks what it holds).
 EVENT_VERBS = ("happen", "happened", "happens", "happening", "occur", "occurred", "occurs")
-PLACE_TIME_VERBS = ("based", "located", "held", "situated", "work", "works", "live", "lives")  # "Where does X work?"
+# "Where does X work?", "Where did he go?" ("left for Canada")
+PLACE_TIME_VERBS = ("based", "located", "held", "situated", "work", "works", "live", "lives", "go", "goes", "went",
+                    "gone", "headed")
 # The adjective of "How old / long / far...?" names the kind of number asked for. It is not asked of
 # the names ("How old is Carlos Santana?" wants no sentence saying "old"), but it stays a question word
 # for the gate: "How long did the meeting last?" is not answered by any sentence about the meeting
@@ -335,6 +337,23 @@ def without_own_pronouns(question: str) -> str:
     if any(w[:1].isupper() and w.lower().strip(".,'’s") not in stopwords() for w in before):
         return _PERSONAL_PRONOUN.sub("", question)
     return question
+
+
+_HE_SHE = re.compile(r"\b(?:he|she|him)\b|\bher(?=\s*[?.!]*\s*$)", re.I)
+_HIS = re.compile(r"\bhis\b", re.I)
+
+
+def with_the_person_named(question: str, earlier_question: str, earlier_answer: str) -> str:
+    """A follow-up's "he"/"she" replaced by the person the earlier turn names ("Who is he?" after a
+    question about Tillerson's remarks -> "Who is Rex Tillerson?"), so that it is read as if it had
+    been asked with the name; the question unchanged when it names its own people or no one is found."""
+    if not _SINGULAR_PERSON.search(question) or without_own_pronouns(question) != question:
+        return question
+    person = _person_referred_to(question, f"{earlier_question} {earlier_answer}", earlier_question)
+    if not person:
+        return question
+    named = _HE_SHE.sub(person, question, count=1)
+    return _HIS.sub(f"{person}'s", named, count=1)
 
 
 def refers_to_one_person(question: str) -> bool:

@@ -103,8 +103,8 @@ def test_follow_up_question_is_resolved_through_history(qa):
     assert "Freeland" in first.text
     follow_up = qa.answer("What did she say nations must improve?", [(first.question, first.text)])
     assert not follow_up.refused, follow_up.text
-    # The conversation shaped the retrieval query ...
-    assert "Canada's foreign minister" in follow_up.query
+    # The conversation shaped the retrieval query: "she" is the minister the earlier turn named ...
+    assert "Chrystia Freeland" in follow_up.query
     # ... and the answer is Freeland's sentence, cited to the VOA article.
     assert "improve the effectiveness of existing sanctions" in follow_up.text
     assert_citations_quote_the_articles(follow_up)
@@ -223,6 +223,13 @@ def test_when_after_where_did_he_go_asks_when_he_went(qa):
         history.append((question, qa.answer(question, history).text))
     answer = qa.answer("When?", history)
     assert not answer.refused and "Monday" in answer.citations[0].quote, answer.text
+
+
+def test_who_is_he_is_asked_as_who_is_the_person_the_earlier_turn_named(qa):
+    first = qa.answer("What did Tillerson say in his opening remarks?")
+    answer = qa.answer("Who is he?", [(first.question, first.text)])
+    assert answer.query.startswith("Who is Tillerson?")
+    assert not answer.refused and "Secretary of State Rex Tillerson" in answer.citations[0].quote, answer.text
 
 
 def test_what_is_the_date_asks_when(qa):
