@@ -21,7 +21,8 @@ CONTRACT_SUMMARY = {
 # Regression floors, about one question below what was measured on 2026-12-02 (extractive answerer,
 # defaults): accuracy 0.907 (39/43), refusal rate 1.000 (12/12), false refusals 0.093 (4/43), Hits@1
 # 0.791, MRR@10 0.895, citation precision 0.962, citation recall 1.000. Every unanswerable one refused
-# is the target: no question below it.
+# is the target: no question below it. On 2026-12-07 Hits@1 0.767 (33/43): a follow-up read with the
+# name its "she" stands for ranks the other of the two articles first (DECISIONS.md section 16).
 FLOORS = {"accuracy": 0.88, "refusal_rate": 1.0, "hits_at_1": 0.76, "mrr_at_10": 0.87,
           "citation_precision": 0.93, "citation_recall": 0.97}
 CEILINGS = {"false_refusal_rate": 0.12}
@@ -29,8 +30,8 @@ CEILINGS = {"false_refusal_rate": 0.12}
 # accuracy 0.938 (15/16), refusal rate 1.000 (6/6), false refusals 0.062 (1/16).
 SHORT_FLOORS = {"accuracy": 0.87, "refusal_rate": 1.0}
 # corpus/source-questions.jsonl (questions that point at the reports: "According to the VOA report...",
-# "Which report says...?"), measured the same day: accuracy 0.818 (18/22), refusal 0.875 (7/8).
-SOURCE_FLOORS = {"accuracy": 0.77, "refusal_rate": 0.87}
+# "Which report says...?"), measured on 2026-12-07: accuracy 0.864 (19/22), refusal 0.875 (7/8).
+SOURCE_FLOORS = {"accuracy": 0.81, "refusal_rate": 0.87}
 
 
 @pytest.fixture(scope="module")
