@@ -87,7 +87,8 @@ def retrieval_query(question: str, history: History | None) -> str:
     # A word pointing back ("When did he announce it?") or almost no word of its own ("Why?", "And
     # Tillerson?"). A short question with words of its own is a new topic ("When did the Webb
     # telescope launch?" after a turn about Sri Lanka): folding the old turn in would retrieve that.
-    leans_on_history = _FOLLOW_UP.search(without_own_pronouns(question)) or len(content_terms(question)) <= ELLIPTICAL_TERMS
+    leans_on_history = (_FOLLOW_UP.search(without_own_pronouns(question))
+                        or len(content_terms(question)) <= ELLIPTICAL_TERMS)
     if not leans_on_history:
         return question
     return f"{question} {last_question} {_MARKERS.sub('', last_answer)[:400]}".strip()

@@ -16,8 +16,9 @@ from llama_index.core.schema import NodeWithScore
 from bot.answer_model import DEFAULT, AnswerModel
 from bot.entities import ASKS_PLACE, NAMED_KINDS, ORGANISATION, default_tagger, new_entities
 from bot.sentence_features import (
-    QuestionInfo, asks_age, asks_duration, asks_for_agent, asks_money, core_question, counted_words, features, gives_their_words,
-    holds_role, name_groups, names_an_agent, names_role, named_thing, names_the_thing, opens_with_he_said, rarity,
+    QuestionInfo, asks_age, asks_duration, asks_for_agent, asks_money, core_question, counted_words, features,
+    gives_their_words, holds_role, name_groups, names_an_agent, names_role, named_thing, names_the_thing,
+    opens_with_he_said, rarity,
     refers_to_one_person, role_asked, shaping_terms, states_a_duration, states_an_age, states_money, weighted_coverage,
     words_after_numbers,
 )

@@ -503,7 +503,8 @@ def states_an_age(sentence: str) -> bool:
 # "How long did the meeting last?" is answered by a stretch of time or a length ("two days", "for
 # five years", "since 2015", "1.2 miles"), not by the date it happened on, nor "until it abandons...".
 _ASKS_DURATION = re.compile(r"\bhow long\b", re.I)
-_NUMBER_WORD = r"(?:\d[\d,.]*|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|several|few|couple of|half an?)"
+_NUMBER_WORD = (r"(?:\d[\d,.]*|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+                r"forty|fifty|hundred|several|few|couple of|half an?)")
 _DURATION = re.compile(
     rf"\b{_NUMBER_WORD}[\s-]+(?:(?:more|full|straight|consecutive|long|extra)\s+)?(?:seconds?|minutes?|hours?|days?|weeks?|"
     r"months?|years?|decades?|centuries|century|nights?|miles?|kilomet(?:er|re)s?|km|feet|foot|met(?:er|re)s?|inch(?:es)?|"

@@ -426,6 +426,14 @@ def test_short_questions_about_the_meeting_are_answered(qa):
         assert not answer.refused and expected in answer.citations[0].quote, (question, answer.text)
 
 
+def refuses_then_answers(qa, unanswerable: str, answerable: str, expected: str) -> None:
+    """The first question is refused; the second, about what the articles do say, is answered."""
+    answer = qa.answer(unanswerable)
+    assert answer.refused, answer.text
+    answer = qa.answer(answerable)
+    assert not answer.refused and expected in answer.text, answer.text
+
+
 @pytest.fixture(scope="module")
 def flight_qa(tmp_path_factory, embed_model):
     return _small_qa(tmp_path_factory, embed_model, {
@@ -437,10 +445,9 @@ def flight_qa(tmp_path_factory, embed_model):
 
 
 def test_which_airline_is_refused_when_the_article_names_none(flight_qa):
-    answer = flight_qa.answer("Which airline separated Amy Faust from her partner?")
-    assert answer.refused, answer.text  # "her airline" names no airline; Delta is the flight home
-    answer = flight_qa.answer("Which airline flew the couple home?")
-    assert not answer.refused and "Delta Air Lines" in answer.text, answer.text
+    # "her airline" names no airline; Delta is the flight home
+    refuses_then_answers(flight_qa, "Which airline separated Amy Faust from her partner?",
+                         "Which airline flew the couple home?", "Delta Air Lines")
 
 
 def test_where_needs_a_place_the_question_does_not_name(tmp_path_factory, embed_model):
@@ -449,17 +456,15 @@ def test_where_needs_a_place_the_question_does_not_name(tmp_path_factory, embed_
         "A Liberian woman appears to have contracted Ebola from a man who survived the virus. "
         "The 44-year-old woman was diagnosed March 20, the first new Ebola case in Liberia in a month. "
         "She is being treated at an isolation unit in Monrovia, health officials said.\n"})
-    answer = qa.answer("Where in Liberia did the woman who caught Ebola live?")
-    assert answer.refused, answer.text  # the articles say where she is treated, not where she lived
-    answer = qa.answer("Where is the woman with Ebola being treated?")
-    assert not answer.refused and "Monrovia" in answer.text, answer.text
+    # the articles say where she is treated, not where she lived
+    refuses_then_answers(qa, "Where in Liberia did the woman who caught Ebola live?",
+                         "Where is the woman with Ebola being treated?", "Monrovia")
 
 
 def test_what_price_is_answered_by_an_amount_of_money_not_any_number(flight_qa):
-    answer = flight_qa.answer("How much did the couple pay for their seats together?")
-    assert answer.refused, answer.text  # "paid extra ... on the 2-hour flight": no price
-    answer = flight_qa.answer("How much did Delta charge the couple for the tickets?")
-    assert not answer.refused and "$350" in answer.text, answer.text
+    # "paid extra ... on the 2-hour flight": no price
+    refuses_then_answers(flight_qa, "How much did the couple pay for their seats together?",
+                         "How much did Delta charge the couple for the tickets?", "$350")
     assert asks_money("What price will Serbia pay for gas?") and asks_money("How much did Ripley's pay for the dress?")
     assert not asks_money("How much oil did North Korea receive?")
     assert states_money("about 270 euros per 1,000 cubic meters") and states_money("sold for $4.8m")
@@ -472,10 +477,9 @@ def test_a_sum_about_someone_else_does_not_answer_for_the_person_asked_about(tmp
         "Maria Lopez agreed on Thursday to a new three-year contract with Harbor City FC. "
         "The club did not say what the deal is worth. "
         "Rival club Eastport signed defender Tomas Okafor to a three-year contract worth $9 million.\n"})
-    answer = qa.answer("How much is Maria Lopez's new three-year contract worth?")
-    assert answer.refused, answer.text  # the $9 million is Tomas Okafor's
-    answer = qa.answer("How much is Tomas Okafor's contract worth?")
-    assert not answer.refused and "$9 million" in answer.text, answer.text
+    # the $9 million is Tomas Okafor's
+    refuses_then_answers(qa, "How much is Maria Lopez's new three-year contract worth?",
+                         "How much is Tomas Okafor's contract worth?", "$9 million")
     assert asks_money("How much is the striker's new three-year contract with the club worth?")
 
 
