@@ -22,7 +22,7 @@ from bot.sentence_features import (
     refers_to_one_person, role_asked, shaping_terms, states_a_duration, states_an_age, states_money, weighted_coverage,
     words_after_numbers,
 )
-from bot.speakers import aliases, speaker_asked, speaker_referred_to, speaks
+from bot.speakers import aliases, quotes_someone_else, speaker_asked, speaker_referred_to, speaks
 from bot.text import Span, content_terms, coverage, split_sentences, stem
 
 MAX_CANDIDATES = 24  # sentences embedded per question; bounds latency (eval unchanged from 6 to 48)
@@ -253,6 +253,9 @@ def score_sentences(
             s.score = 0.0  # "her airline separated the couple"; "...the first new Ebola case in Liberia"
         if asked_people and about_someone_else(tags[i], asked_people, near, info.term_set):
             s.score = 0.0
+        if info.speech_word and asked_people and quotes_someone_else(s.text, tags[i], asked_people):
+            s.score = 0.0  # "What did Tillerson urge...?": not '"...," Noerper told VOA.'
+
         if age_asked and not states_an_age(s.text):
             s.score = 0.0
         if money_asked and not states_money(s.text):

@@ -89,6 +89,25 @@ def speaks(sentence: str, before: str, who: frozenset[str], after: str = "") -> 
     return False
 
 
+def quotes_someone_else(sentence: str, entities: list[tuple[str, str]], asked: list[set[str]]) -> bool:
+    """The sentence gives the words of someone named who is none of the `asked` people: '"...,"
+    Noerper told VOA.' for "What did Tillerson urge...?". Names inside a place, organisation or
+    people (`entities`: its named entities; "The top U.S. diplomat urged") are not speakers here:
+    the tagger misses many surnames, so any other capitalised word next to a speech verb is one."""
+    not_people = {_stem(t) for text, label in entities if label != "PERSON" for t in _TOKEN.findall(text)}
+    asked_stems = set().union(*asked) if asked else set()
+    for run in _NAME_RUN.finditer(sentence):  # "Kang Kyung-wha said" is Kang's, for "What did Kang say?"
+        run_stems = {_stem(t) for t in _TOKEN.findall(run.group(0))}
+        if run_stems & asked_stems:
+            asked_stems |= run_stems
+    for token in _TOKEN.findall(sentence):
+        name = _stem(token)
+        if token[:1].isupper() and name not in stopwords() | not_people | asked_stems and _attributes(
+                sentence, frozenset({name})):
+            return True
+    return False
+
+
 def _words_of_the_one_before(sentence: str) -> bool:
     """"He said ...", or a quote that names no other speaker ('"...," says Vilaró' is Vilaró's)."""
     if _PRONOUN_SAID.search(sentence):

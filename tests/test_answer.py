@@ -240,6 +240,15 @@ def test_what_is_the_date_asks_when(qa):
     assert not answer.refused and "Jan. 16, 2018" in answer.citations[0].quote, answer.text
 
 
+def test_what_someone_urged_does_not_add_another_speakers_words(qa):
+    # The README's first question: the second sentence was Noerper's quote ('"...," Noerper told VOA').
+    answer = qa.answer("What did Tillerson urge China and Russia to do?")
+    assert answer.citations[0].quote.startswith("The top U.S. diplomat urged"), answer.text
+    assert not any("Noerper" in c.quote for c in answer.citations), answer.text
+    # A name's other words are the same speaker: "Kang Kyung-wha said" is Kang's.
+    assert not qa.answer("What did Kang say about the talks?").refused
+
+
 def test_a_full_name_asks_the_same_as_the_surname(qa):
     # "Stephen Noerper, senior policy director at the New York-based Korea Society, said ...": the
     # title between the commas stands between the name and "said".
