@@ -102,6 +102,7 @@ _FIRST_USE = threading.Lock()
 
 @dataclass
 class Evidence:
+    question: str  # the question as read: a follow-up's "he"/"she" replaced by the person meant
     query: str  # the retrieval query (the question with the conversation folded in)
     passages: list[Passage]  # every retrieved chunk, best article first
     answer_passages: list[Passage]  # the top-k the answer is drawn from
@@ -149,8 +150,8 @@ class QA:
         question, corrections = self._spelling(asked)
         if history:  # earlier turns are kept as typed; a follow-up folds in the corrected words
             history = [(self._spelling(q)[0], a) for q, a in history]
-            question = with_the_person_named(question, *history[-1])
         ev = self.evidence(question, history, top_k=top_k, as_of=as_of)
+        question = ev.question  # a follow-up's "she" named, as the evidence read it
         answer_passages, query = ev.answer_passages, ev.query
         scored = _new_before_repeated(ev.scored, history, self.settings.min_answer_probability * strictness)
         retrieved = list(dict.fromkeys(p.source for p in ev.passages))
@@ -205,6 +206,8 @@ class QA:
         it too, so the weights are fitted on exactly what the answerer sees."""
         started = time.perf_counter()
         k = top_k or self.settings.top_k
+        if history:  # "Who is he?" after a turn about Tillerson is read as "Who is Tillerson?"
+            question = with_the_person_named(question, *history[-1])
         query = retrieval_query(question, history)
         if history and self.settings.answerer != "extractive":  # a generator: LlamaIndex's condense step
             from bot.generate import condense_query
@@ -220,7 +223,7 @@ class QA:
         scored = score_sentences(question, query, candidates, self.embed_model, retrieved=passages,
                                  article_sentences=self._article_sentences, model=self.answer_model,
                                  earlier_question=history[-1][0] if history else "")
-        return Evidence(query, passages, answer_passages, scored, retrieved_ms)
+        return Evidence(question, query, passages, answer_passages, scored, retrieved_ms)
 
     def _spelling(self, question: str) -> tuple[str, dict[str, str]]:
         """The question with words the articles never use corrected to their spelling, and the changes."""

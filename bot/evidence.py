@@ -22,7 +22,7 @@ from bot.sentence_features import (
     refers_to_one_person, role_asked, shaping_terms, states_a_duration, states_an_age, states_money, weighted_coverage,
     words_after_numbers,
 )
-from bot.speakers import aliases, quotes_someone_else, speaker_asked, speaker_referred_to, speaks
+from bot.speakers import aliases, quotes_someone_else, speaker_asked, speaks
 from bot.text import Span, content_terms, coverage, split_sentences, stem
 
 MAX_CANDIDATES = 24  # sentences embedded per question; bounds latency (eval unchanged from 6 to 48)
@@ -194,8 +194,7 @@ def score_sentences(
     # A follow-up's "he"/"she": the person of the earlier turn it stands for (QuestionInfo.referent).
     person = set(content_terms(info.referent)) if info.referent and refers_to_one_person(question) else set()
     holder = role_asked(question)  # "Who is Canada's foreign minister?": holder "canada", role {"foreign", "minister"}
-    # "What did Japan say?": {"japan"}, whose words the answer must give; "What did she say?": hers
-    speaker = speaker_asked(question) or speaker_referred_to(question, info.referent)
+    speaker = speaker_asked(question)  # "What did Japan say?": {"japan"}, whose words the answer must give
     thing_named = named_thing(question)  # "What is the name of the property...?": {"property", ...}
     # "Who sent the alert?": someone, not only the alert (tagged below: who-questions ask for entities)
     agent_asked = asks_for_agent(question) and bool(info.entity_labels)

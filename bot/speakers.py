@@ -48,15 +48,6 @@ def speaker_asked(question: str) -> frozenset[str] | None:
     return frozenset(names or content_terms(subject)) or None
 
 
-def speaker_referred_to(question: str, referent: str) -> frozenset[str] | None:
-    """"What did she say?" in a follow-up: the stems of the person the earlier turn named
-    (`referent`), whose words the answer must give; None for other questions."""
-    m = _WHAT_DID_SAY.match(question)
-    if not m or not referent or not _PRONOUN.match(m.group(1).strip()):
-        return None
-    return frozenset(_stem(t) for t in _TOKEN.findall(referent) if t[:1].isupper()) - stopwords() or None
-
-
 def _stem(token: str) -> str:
     return stem(token.lower().replace("’", "'").rstrip("."))
 
