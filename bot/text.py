@@ -127,7 +127,19 @@ _DEMONYMS = {
     "russian": "russia", "spanish": "spain", "syrian": "syria", "turkish": "turkey", "ukrainian": "ukraine",
     "afghan": "afghanistan", "brazilian": "brazil", "african": "africa", "asian": "asia",
     "egyptian": "egypt", "swedish": "sweden", "polish": "poland", "dutch": "netherlands",
+    "irish": "ireland", "greek": "greece", "norwegian": "norway", "danish": "denmark", "finnish": "finland",
+    "swiss": "switzerland", "austrian": "austria", "belgian": "belgium", "portuguese": "portugal",
+    "vietnamese": "vietnam", "thai": "thailand", "indonesian": "indonesia", "filipino": "philippines",
+    "saudi": "saudi", "nigerian": "nigeria", "kenyan": "kenya", "argentine": "argentina",
+    "argentinian": "argentina", "chilean": "chile", "colombian": "colombia", "venezuelan": "venezuela",
+    "cuban": "cuba", "taiwanese": "taiwan", "lebanese": "lebanon", "hungarian": "hungary",
+    "serbian": "serbia", "romanian": "romania", "scottish": "scotland", "welsh": "wales",
 }
+
+
+def names_a_nation(text: str) -> bool:
+    """Whether a people's name is a nationality ("Japanese", "South Koreans"), not a party or faith."""
+    return any(w in _DEMONYMS or (w.endswith("s") and w[:-1] in _DEMONYMS) for w in words(text))
 
 
 _SAME_MEANING_PREFIXES = frozenset({"co", "re", "pre", "post", "mid", "semi", "multi"})  # not "non-", "anti-"

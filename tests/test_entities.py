@@ -6,7 +6,7 @@ import pytest
 
 import bot.entities as entities
 from bot.embedding import ModelFileError
-from bot.entities import EntityTagger, asked_labels, default_tagger, kind_word, new_entities
+from bot.entities import EntityTagger, asked_labels, default_tagger, kind_word, nationality_of, new_entities
 from bot.sentence_features import FEATURES, QuestionInfo, features
 
 
@@ -94,6 +94,31 @@ def test_a_sentence_naming_an_entity_of_the_asked_kind_is_marked():
     # a place, but the sentence holds only one word of the question: not about it
     assert _typed_entity("What is the capital of Australia?",
                          "Nations as far apart as Australia, New Zealand and Colombia attended.") == 0.0
+
+
+def test_a_nationality_before_the_asked_thing_names_its_country():
+    q = QuestionInfo.of("Which country's foreign minister was blunter than the others?")
+    kono = "Japanese Foreign Minister Taro Kono was blunter."
+    assert nationality_of(kono, default_tagger().entities([kono])[0], q.term_set) == "Japanese"
+    assert _typed_entity(q.text, kono) == 1.0
+    # A nationality before other words names no country of what is asked ("French leader" is not a
+    # country recommended for candidacy), nor does a party.
+    for question, sentence in (
+            ("Which country was recommended for EU candidacy?", "The French leader said the candidacy will be decided."),
+            ("Which country's foreign minister spoke?", "The Republican foreign policy adviser spoke."),
+    ):
+        info = QuestionInfo.of(question)
+        assert nationality_of(sentence, default_tagger().entities([sentence])[0], info.term_set) is None
+    # "Which city...?" is not answered by "South Korean Foreign Minister".
+    assert _typed_entity("In which city did the foreign ministers meet?",
+                         "South Korean Foreign Minister Kang Kyung-wha met them.") == 0.0
+
+
+def test_which_countrys_minister_is_answered_by_the_one_of_that_nationality(qa):
+    # It was answered with Winston Peters leaving for Canada: "Japanese" is a people, not a place.
+    answer = qa.answer("Which country's foreign minister was blunter than the others?")
+    assert not answer.refused, answer.text
+    assert "Japanese Foreign Minister Taro Kono was blunter." in answer.citations[0].quote
 
 
 def test_a_changed_entity_model_file_is_refused_with_the_fix(monkeypatch):
