@@ -45,6 +45,8 @@ _FOLLOW_UP = re.compile(
     re.I,
 )
 _MARKERS = re.compile(r"\s*\[\d+\]")
+# "What else did he say?", "Anything more?", "Who else was there?": asks past what was already quoted.
+_ASKS_ELSE = re.compile(r"\b(?:else|anything more|any more|what more)\b", re.I)
 
 
 def check_question(question: object, max_chars: int, follow_up: bool = False) -> str:
@@ -154,6 +156,9 @@ class QA:
         question = ev.question  # a follow-up's "she" named, as the evidence read it
         answer_passages, query = ev.answer_passages, ev.query
         scored = _new_before_repeated(ev.scored, history, self.settings.min_answer_probability * strictness)
+        asks_else = bool(history) and bool(_ASKS_ELSE.search(asked))
+        if asks_else:  # "What else did he say?": nothing already quoted
+            scored = _not_yet_quoted(scored, history)
         retrieved = list(dict.fromkeys(p.source for p in ev.passages))
         retrieved_ms = ev.retrieved_ms
 
@@ -180,6 +185,8 @@ class QA:
             # (he is the answer) and for "What did Kono say...?" (who "he" is).
             if asks_who(asked) or what_said:
                 chosen = with_the_speaker(chosen, self._article_sentences, self.settings.max_answer_sentences)
+            if asks_else:  # nor the words after a new sentence, when an earlier answer gave them
+                chosen = _not_yet_quoted(chosen, history) or chosen
             pieces = []
             if asks_which_article(asked):  # "Which report says...?": the article's name, from its metadata
                 pieces.append(self._article_named(chosen[0].passage))
@@ -410,6 +417,12 @@ def _new_before_repeated(scored: list[Sentence], history: History | None, bar: f
     if best_fresh < bar or best_fresh < REPEAT_YIELDS_TO * max(s.score for s in repeated):
         return scored
     return fresh + repeated
+
+
+def _not_yet_quoted(scored: list[Sentence], history: History) -> list[Sentence]:
+    """The sentences no earlier answer of the conversation quoted."""
+    said = " ".join(_MARKERS.sub("", answer) for _, answer in history)
+    return [s for s in scored if s.text not in said]
 
 
 def _near_duplicate(a: str, b: str) -> bool:

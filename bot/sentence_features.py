@@ -446,7 +446,7 @@ _THEIR_WORDS = re.compile(r"^\s*(?:[\"“]|(?:he|she|they)\s+(?:also\s+)?(?:said
 
 
 _WHAT_DID_X_VERB = re.compile(
-    r"^\s*(?:what|why)\s+(?:did|does|do|has|have|had|will|would)\s+.+?\s+(say|tell|urge|warn|ask|argue|insist|stress|"
+    r"^\s*(?:what|why)(?:\s+else)?\s+(?:did|does|do|has|have|had|will|would)\s+.+?\s+(say|tell|urge|warn|ask|argue|insist|stress|"
     r"suggest|propose|demand|announce|claim|promise|accuse|describe|write|post|tweet|call|think|believe)\b", re.I)
 
 

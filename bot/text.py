@@ -46,7 +46,7 @@ def stopwords() -> frozenset[str]:
     extra = {"said", "says", "say", "told", "tell", "tells", "according", "also", "would", "could", "one", "new",
              "week", "weeks", "recently", "last", "year", "years", "news", "reported", "mr", "ms",
              "mrs", "many", "much", "which", "what", "who", "whom", "whose", "when", "where", "why",
-             "how", "did", "does", "do", "besides"}
+             "how", "did", "does", "do", "besides", "else"}
     # NLTK's "won" is the stub of "won't", which `words` keeps whole: a lone "won" is the verb ("Who won?").
     return (frozenset(globals_helper.stopwords) - {"won"}) | frozenset(extra)
 

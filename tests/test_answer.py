@@ -192,6 +192,23 @@ def test_a_follow_up_does_not_open_with_the_sentence_just_quoted(qa):
     assert answer.citations[0].quote != first.citations[0].quote, answer.text
 
 
+def test_what_else_gives_words_not_yet_quoted_and_refuses_when_there_are_none(qa):
+    # "else" was a word to find, so "What else did he say?" was refused while Tillerson says much more.
+    history, quoted = [], set()
+    for question in ("What did Tillerson say?", "What else did he say?", "What else did he say?"):
+        answer = qa.answer(question, history)
+        assert not answer.refused, (question, answer.text)
+        assert "Tillerson" in answer.citations[0].quote, answer.text
+        assert not {c.quote for c in answer.citations} & quoted, answer.text  # nothing said twice
+        quoted |= {c.quote for c in answer.citations}
+        history.append((question, answer.text))
+    # Kang Kyung-wha's two sentences are her only words in the articles: a photo caption naming her is
+    # not more of what she said.
+    first = qa.answer("What did Kang Kyung-wha say?")
+    assert len(first.citations) == 2, first.text
+    assert qa.answer("What else did she say?", [(first.question, first.text)]).refused
+
+
 def test_follow_up_query_leaves_standalone_questions_alone(qa):
     history = [("Who is Canada's foreign minister?", "Chrystia Freeland [1]")]
     question = "Which Chinese president spoke with Trump by phone, according to Chinese state media?"
