@@ -107,11 +107,12 @@ _ROLE_OF = re.compile(r"^\s*who\s+(?:is|was|are|were)\s+(?:the\s+)?(.+?)['’]s?
 # "Who is the prime minister of Canada?": a role of a few words, then its holder.
 _ROLE_OF_HOLDER = re.compile(
     r"^\s*who\s+(?:is|was|are|were)\s+(?:the\s+)?((?:[\w-]+\s+){0,3}[\w-]+)\s+of\s+(?:the\s+)?((?:[\w.-]+\s*){1,4})\??\s*$", re.I)
+_TRAILING_NAME = re.compile(r"(?:[A-Z][\w.'’-]*\s+)*[A-Z][\w.'’-]*$")
 ROLE_REACH = 3  # content words between the holder's name and the role ("Canada's Minister of Foreign Affairs")
 
 
 class RoleAsked(NamedTuple):
-    holder: str  # the last word of the holder's name (stem)
+    holder: tuple[str, ...]  # the holder's name (stems): North Korea's minister is not South Korea's
     role: frozenset[str]  # the role's words (stems)
     whole_role: bool  # a sentence must name every word of the role, not just one
 
@@ -124,15 +125,19 @@ def role_asked(question: str) -> RoleAsked | None:
     m = _ROLE_OF_HOLDER.match(question)
     whole = m is not None
     if m:
-        role, holder = content_terms(m.group(1)), content_terms(m.group(2))
+        role, holder_text = content_terms(m.group(1)), m.group(2)
     else:
         m = _ROLE_OF.match(question)
         if not m:
             return None
-        holder, role = content_terms(m.group(1)), content_terms(m.group(2))
+        holder_text, role = m.group(1), content_terms(m.group(2))
         # A role of two words is all of them: Japan's "prime minister" is not its foreign minister.
         whole = len(set(role)) <= 2
-    return RoleAsked(holder[-1], frozenset(role), whole) if holder and role else None
+    # The holder is the name it ends with ("North Korea", "the State Department"), or else its last
+    # word ("Canada's 2022 Olympic men's hockey team" -> team).
+    name = _TRAILING_NAME.search(holder_text.strip())
+    holder = content_terms(name.group(0)) if name else content_terms(holder_text)[-1:]
+    return RoleAsked(tuple(holder), frozenset(role), whole) if holder and role else None
 
 
 def names_role(sentence: str, asked: RoleAsked) -> bool:
@@ -143,10 +148,12 @@ def names_role(sentence: str, asked: RoleAsked) -> bool:
 def holds_role(sentence: str, asked: RoleAsked) -> bool:
     """The holder's name comes just before a word of the role: "Canadian Foreign Minister", "Canada's
     Minister of Foreign Affairs"; or just after it: "Prime Minister of Canada"; not "Foreign Affairs
-    Minister Winston Peters left for Canada"."""
+    Minister Winston Peters left for Canada", nor "South Korean Foreign Minister" for North Korea's."""
     terms = content_terms(sentence)
-    return any(t == asked.holder and asked.role & set(terms[i + 1 : i + 1 + ROLE_REACH] + terms[max(0, i - 2) : i])
-               for i, t in enumerate(terms))
+    n = len(asked.holder)
+    return any(tuple(terms[i + 1 - n : i + 1]) == asked.holder
+               and asked.role & set(terms[i + 1 : i + 1 + ROLE_REACH] + terms[max(0, i + 1 - n - 2) : i + 1 - n])
+               for i in range(n - 1, len(terms)))
 
 
 def question_anchors(question: str) -> set[str]:
@@ -649,6 +656,8 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     # gives them in another speech verb.
     if q.speech_word and about - {stem(q.speech_word)} and reports_words(window):
         credited += f" {q.speech_word}"
+    if asks_age(q.text) and states_an_age(sentence):  # "the 67-year-old Abe" says how old he is
+        credited += " old"
     term_text += credited
     s_terms |= set(content_terms(credited))
     shared = len(q.term_set & s_terms)  # how many of the question's words the sentence holds

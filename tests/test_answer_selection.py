@@ -587,11 +587,18 @@ def test_how_old_is_answered_only_by_a_sentence_that_gives_an_age(tmp_path_facto
         "trial.md": "---\ntitle: Former guard convicted\ndate: 2022-06-28\n---\n"
         "A 101-year-old man who served as a guard at a camp was convicted by a court in Brandenburg. "
         "The court sentenced the former guard to five years in prison.\n",
+        "abe.md": "---\ntitle: Shinzo Abe shot dead\ndate: 2022-07-08\n---\n"
+        "Former Japanese prime minister Shinzo Abe was shot while giving a campaign speech in Nara. "
+        "Prime minister Fumio Kishida described the attack on the 67-year-old Abe as barbaric and malicious. "
+        "A 41-year-old male suspect was arrested at the scene.\n",
     })
     answer = ages.answer("How old is Carlos Santana?")  # the 74-year-old is "the musician": no name to match
     assert answer.refused, answer.text
     answer = ages.answer("How old is the former guard convicted in Brandenburg?")
     assert not answer.refused and "101-year-old" in answer.citations[0].quote, answer.text
+    # "the 67-year-old Abe" says how old he is, though it holds no word "old" (it was refused).
+    answer = ages.answer("How old was Shinzo Abe?")
+    assert not answer.refused and "67-year-old Abe" in answer.citations[0].quote, answer.text
 
 
 # --- the model file and `bot calibrate`
@@ -741,7 +748,7 @@ def test_a_role_of_a_holder_is_asked_for_in_either_word_order():
 
     possessive = role_asked("Who is Canada's foreign minister?")
     of_form = role_asked("Who is the prime minister of Canada?")
-    assert possessive.holder == of_form.holder == stem("canada")
+    assert possessive.holder == of_form.holder == (stem("canada"),)
     assert role_asked("What did Canada's foreign minister say?") is None
     # One word of a possessive role is enough (it may run on: "...Director mentioned in the coverage");
     # the "of" form's role is exact: a foreign minister is not the prime minister.
@@ -750,6 +757,11 @@ def test_a_role_of_a_holder_is_asked_for_in_either_word_order():
     assert holds_role("Prime Minister of Canada Justin Trudeau opened the talks.", of_form)
     assert holds_role("Canadian Prime Minister Justin Trudeau opened the talks.", of_form)
     assert not holds_role(foreign, of_form)
+    # The whole of the holder's name: South Korea's minister is not North Korea's.
+    north = role_asked("Who is North Korea's foreign minister?")
+    assert north.holder == ("north", "korea")
+    assert not holds_role("South Korean Foreign Minister Kang Kyung-wha said its talks...", north)
+    assert holds_role("North Korean Foreign Minister Ri Yong Ho said...", north)
     # A role of two words is exact in either form: Japan's foreign minister is not its prime minister.
     prime = role_asked("Who is Japan's prime minister?")
     assert not names_role("Japanese Foreign Minister Taro Kono was blunter.", prime)
@@ -762,6 +774,9 @@ def test_a_possessive_role_question_is_not_answered_with_another_role(qa):
         answer = qa.answer(question)  # Kono and Freeland are foreign ministers
         assert answer.refused, (question, answer.text)
     assert "Taro Kono" in qa.answer("Who is Japan's foreign minister?").text
+    # It was answered with Kang Kyung-wha, "South Korean Foreign Minister": "Korean" matched Korea.
+    assert qa.answer("Who is North Korea's foreign minister?").refused
+    assert "Kang Kyung-wha" in qa.answer("Who is South Korea's foreign minister?").citations[0].quote
 
 
 def test_initials_are_the_same_word_with_or_without_dots():
