@@ -633,7 +633,10 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
     term_text = f"{sentence} {q.referent}" if refers_back else sentence
     # "They landed at Andrews Air Force Base" after "Prince Charles and Camilla arrived in Washington":
     # a sentence whose subject is "he", "she" or "they" is about the names of the sentence before.
-    if _SUBJECT_PRONOUN.match(sentence) and len(window) > len(sentence):
+    # "He said the North wants..." too, for "What did Taro Kono say North Korea wants?" (the answer
+    # then opens with the sentence naming him, `answer.with_the_speaker`).
+    if (_SUBJECT_PRONOUN.match(sentence) or (q.speech_word and _PRONOUN_SPEAKER.match(sentence))) \
+            and len(window) > len(sentence):
         before = window[: len(window) - len(sentence)]
         term_text += " " + " ".join(m.group(0) for m in _CAPITALISED.finditer(before))
     # Years of "the 1950-53 Korean War" for a when-question about something else: not its answer.

@@ -258,9 +258,12 @@ def test_what_did_x_say_is_answered_only_by_words_of_x(qa):
         answer = qa.answer(question)
         assert answer.refused, (question, answer.text)
     # Japan speaks through its minister, whom the sentence before "He said ..." names.
-    for question in ("What did Japan say?", "What did Japan's foreign minister say?", "What did Kono say?"):
+    for question in ("What did Japan say?", "What did Japan's foreign minister say?", "What did Kono say?",
+                     # His name counts for "He said the North wants...", which was refused for lacking it.
+                     "What did Taro Kono say North Korea wants?"):
         answer = qa.answer(question)
         assert "wants to buy some time" in answer.text, (question, answer.text)
+        assert "Taro Kono" in answer.citations[0].quote, answer.text  # the sentence naming him first
     # What X thinks, and why, is also X's words: South Korea's minister on the talks is not Japan's.
     answer = qa.answer("Why does Japan's foreign minister think North Korea is talking?")
     assert "Kang" not in answer.text and (answer.refused or "buy some time" in answer.text), answer.text
