@@ -96,6 +96,17 @@ def retrieval_query(question: str, history: History | None) -> str:
     return f"{question} {last_question} {_MARKERS.sub('', last_answer)[:400]}".strip()
 
 
+def earlier_question(history: History | None) -> str:
+    """The conversation's last question, back to the last one with words of its own: "Who sent it?"
+    after "What happened in Hawaii?" and "When was it?" asks about what happened in Hawaii."""
+    asked: list[str] = []
+    for question, _ in reversed(history or []):
+        asked.insert(0, question)
+        if content_terms(question):
+            break
+    return " ".join(asked)
+
+
 # NLTK (stopwords, sentence tokenizer) fails to import when several threads load it at once
 # (ImportError: partially initialized module 'nltk.tokenize'): the first questions of
 # simultaneous browser sessions did.
@@ -229,7 +240,7 @@ class QA:
         candidates = [c for c in candidates if not addressed_to_model(c.text)]
         scored = score_sentences(question, query, candidates, self.embed_model, retrieved=passages,
                                  article_sentences=self._article_sentences, model=self.answer_model,
-                                 earlier_question=history[-1][0] if history else "")
+                                 earlier_question=earlier_question(history))
         return Evidence(question, query, passages, answer_passages, scored, retrieved_ms)
 
     def _spelling(self, question: str) -> tuple[str, dict[str, str]]:

@@ -128,6 +128,18 @@ def test_a_follow_up_with_no_words_of_its_own_is_asked_about_the_earlier_turn(qa
         qa.answer("?!?", history)  # nothing to ask, conversation or not
 
 
+def test_a_follow_up_after_one_with_no_words_is_about_the_turn_before_it(qa):
+    # "Who sent it?" was answered with Tillerson's message that "sends" Kim Jong Un a unified message:
+    # "When was it?" gave it no topic. It is about the Hawaii alert, whose sender the articles never name.
+    history = []
+    for question in ("What happened in Hawaii?", "When was it?"):
+        answer = qa.answer(question, history)
+        assert "Hawaii" in answer.text, answer.text
+        history.append((question, answer.text))
+    answer = qa.answer("Who sent it?", history)
+    assert answer.refused, answer.text
+
+
 def test_she_in_a_follow_up_is_the_person_the_earlier_question_named(qa):
     # The earlier answer names Rex Tillerson first; "she" is Freeland, whom the question named.
     first = qa.answer("Who is Chrystia Freeland?")
