@@ -176,11 +176,13 @@ def score_sentences(
     # the question ("How old is...", "Where is ... based?").
     # "What did Freeland urge?" asks for her words, in whatever verb the article gives them.
     asked_about = set(info.plain_terms) - {stem(info.speech_word)} - shaping_terms()
-    one_thing_asked = asked_about if len(asked_names) == 1 and len(asked_about) == 1 else set()
     # "In which city will the Olympics that North Korea is joining be held?": a sentence that holds
     # none of what it asks ("joining"; "city" is named, not said) and misses one of its names
     # (Olympics) is about something else that shares a name (North Korea), not evidence.
     plain_asked = asked_about - {stem(info.kind_word)} if info.kind_word else asked_about
+    # ("Which country does Winston Peters represent?" asks "represent" of him: naming a country answers
+    # "which country", so the kind's word is not the one thing asked.)
+    one_thing_asked = plain_asked if len(asked_names) == 1 and len(plain_asked) == 1 else set()
     # "Which airline...?", "Which country...?", "Which senator...?" ask for an organisation, place or person:
     # a sentence that names none the question does not already name does not answer it ("her airline
     # separated the couple"). Not for kinds the tagger often misses (a product, a currency, a show).

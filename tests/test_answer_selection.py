@@ -219,6 +219,10 @@ def test_a_question_of_one_name_and_one_word_needs_that_word_near_the_answer(qa)
     assert "New York" in qa.answer("Where is the Korea Society based?").text  # "based" only shapes it
     assert "Monday" in qa.answer("When did Peters leave?").text  # "left" is "leave"
     assert "maximum pressure" in qa.answer("What did Tillerson call for?").text
+    # Naming a country answers "which country", so "represent" is the one word: Peters leaving for
+    # Canada does not say whom he represents (it was the answer).
+    assert qa.answer("Which country does Winston Peters represent?").refused
+    assert "Taro Kono" in qa.answer("Which country's foreign minister was blunter?").text
 
 
 def test_who_did_it_is_answered_by_a_sentence_that_names_someone():
