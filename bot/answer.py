@@ -38,6 +38,7 @@ HEADLINE_YIELDS_TO = 0.5  # share of the gate's bar a statement needs to answer 
 # Share of the gate's bar a sentence after the first needs: once the gate has decided to answer, a
 # second sentence nearly as likely adds the answer more often than a wrong citation (DECISIONS.md 5).
 EXTRA_SENTENCE_SHARE = 0.9
+PRONOUN_LOOKBACK_TURNS = 3  # turns searched back for the person a follow-up's "he"/"she" means
 REPEAT_YIELDS_TO = 0.5  # share of the likeliest repeat a fresh sentence needs to go first in a follow-up
 _FOLLOW_UP = re.compile(
     r"\b(he|she|they|it|its|his|her|hers|their|them|him|this|that|these|those|there|then|the same|"
@@ -94,6 +95,16 @@ def retrieval_query(question: str, history: History | None) -> str:
     if not leans_on_history:
         return question
     return f"{question} {last_question} {_MARKERS.sub('', last_answer)[:400]}".strip()
+
+
+def named_from_conversation(question: str, history: History) -> str:
+    """The follow-up with its "he"/"she" named by the latest of the last few turns that names someone:
+    "What did he tell VOA?" after "Who is Stephen Noerper?" and a refused turn about him."""
+    for asked, answer in reversed(history[-PRONOUN_LOOKBACK_TURNS:]):
+        named = with_the_person_named(question, asked, answer)
+        if named != question:
+            return named
+    return question
 
 
 def earlier_question(history: History | None) -> str:
@@ -225,7 +236,7 @@ class QA:
         started = time.perf_counter()
         k = top_k or self.settings.top_k
         if history:  # "Who is he?" after a turn about Tillerson is read as "Who is Tillerson?"
-            question = with_the_person_named(question, *history[-1])
+            question = named_from_conversation(question, history)
         query = retrieval_query(question, history)
         if history and self.settings.answerer != "extractive":  # a generator: LlamaIndex's condense step
             from bot.generate import condense_query

@@ -128,6 +128,16 @@ def test_a_follow_up_with_no_words_of_its_own_is_asked_about_the_earlier_turn(qa
         qa.answer("?!?", history)  # nothing to ask, conversation or not
 
 
+def test_he_after_a_refused_turn_is_the_person_of_the_turn_before(qa):
+    # A refusal names no one, so "he" was not read as Noerper and the question was refused.
+    history = []
+    for question in ("Who is Stephen Noerper?", "What is his favourite food?"):
+        history.append((question, qa.answer(question, history).text))
+    assert history[-1][1] == qa.refusal, history  # the turn between names no one
+    answer = qa.answer("What did he tell VOA?", history)
+    assert not answer.refused and "Noerper told VOA" in answer.citations[0].quote, answer.text
+
+
 def test_a_follow_up_after_one_with_no_words_is_about_the_turn_before_it(qa):
     # "Who sent it?" was answered with Tillerson's message that "sends" Kim Jong Un a unified message:
     # "When was it?" gave it no topic. It is about the Hawaii alert, whose sender the articles never name.
