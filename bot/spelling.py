@@ -7,6 +7,8 @@ rtqa-dev's unanswerable questions), so only a word that is neither the articles'
 corrected, only to a word of theirs one edit away, and a capitalised word only to a name (a word the
 articles mostly capitalise). The vocabulary is counted from the chunks at ingest and kept beside the
 BM25 index; pyspellchecker (Norvig's method) gives the words one edit away and the English word list.
+A question's first word is also corrected to the one question word it is an edit from ("whree" ->
+"where"): the articles need not hold it, and without it the question asks for no kind of answer.
 """
 
 from __future__ import annotations
@@ -59,12 +61,36 @@ def vocabulary_stamp(folder: Path) -> object:
 
 
 @lru_cache(maxsize=1)
+def _english_checker() -> SpellChecker:
+    return SpellChecker()  # the English list is shipped inside the package: no download
+
+
 def _english() -> dict[str, int]:
-    return SpellChecker().word_frequency.dictionary  # shipped inside the package: no download
+    return _english_checker().word_frequency.dictionary
+
+
+# A question opens with one of these; the articles may hold none of them ("whree were the talks held").
+QUESTION_WORDS = ("who", "whom", "whose", "what", "when", "where", "which", "why", "how")
+
+
+def question_word(word: str) -> str | None:
+    """The question word a misspelt first word is one edit from ("whree" -> "where", "waht" -> "what");
+    None for a word of English ("hat", "whet") or one as near to two of them ("hwo": how or who)."""
+    lower = word.lower()
+    if lower in QUESTION_WORDS or lower in _english():
+        return None
+    near = [w for w in QUESTION_WORDS if w in _one_edit(lower)]
+    if len(near) != 1:
+        return None
+    return near[0].capitalize() if word[0].isupper() else near[0]
+
+
+def _one_edit(word: str) -> set[str]:
+    return _english_checker().edit_distance_1(word)
 
 
 class Speller:
-    """Corrects questions against one store's vocabulary; without one it corrects nothing."""
+    """Corrects questions against one store's vocabulary; without one, only a misspelt question word."""
 
     def __init__(self, counts: dict[str, list[int]]) -> None:
         self.counts = counts
@@ -104,8 +130,9 @@ class Speller:
         def fix(match: re.Match) -> str:
             word = match.group()
             # A question's first word is capitalised as its start, not as a name.
-            as_name = word[0].isupper() and question[: match.start()].strip() != ""
-            better = self.correct_word(word, as_name)
+            first = question[: match.start()].strip() == ""
+            as_name = word[0].isupper() and not first
+            better = (first and question_word(word)) or self.correct_word(word, as_name)
             if better is None:
                 return word
             changes[word] = better

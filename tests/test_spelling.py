@@ -46,6 +46,21 @@ def test_only_one_edit_is_corrected():
     assert speller.correct_word("prgramee", as_name=False) is None  # two edits: too far to be sure
 
 
+def test_a_misspelt_question_word_is_corrected_though_the_articles_may_not_hold_it():
+    speller = Speller(ARTICLE_WORDS)  # holds no "where" nor "which"
+    assert speller.correct("whree were the ministers?") == ("where were the ministers?", {"whree": "where"})
+    assert speller.correct("Wich sanctions bite?")[1] == {"Wich": "Which"}
+    # English words, a word as near to two question words ("hwo": how or who), and later words stay.
+    for question in ("Hat did Tillerson say?", "Hwo met Freeland?", "Is it whree they met?"):
+        assert speller.correct(question) == (question, {})
+
+
+def test_a_question_with_a_misspelt_question_word_is_answered(qa):
+    answer = qa.answer("whree were the talks held")  # was refused: "whree" asked for no place
+    assert not answer.refused, answer.text
+    assert answer.corrections == {"whree": "where"}
+
+
 def test_without_a_vocabulary_or_with_a_damaged_one_nothing_is_corrected(tmp_path):
     speller = Speller.load(tmp_path)  # a store written before the vocabulary existed
     assert speller.correct("What did Tilerson say?") == ("What did Tilerson say?", {})
