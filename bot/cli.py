@@ -147,7 +147,7 @@ def ingest_command(
     rebuild: bool = typer.Option(False, "--rebuild", help="Drop the index and embed everything again."),
 ):
     """Add, update and remove articles so the index matches the given files and folders."""
-    from bot.loaders import QUESTION_FILE, no_such_path
+    from bot.loaders import QUESTION_FILE, SUPPORTED_SUFFIXES, no_such_path
 
     settings = settings_for(store)
     targets = list(paths) if paths else [settings.corpus]
@@ -169,6 +169,9 @@ def ingest_command(
     if len(others) > SHOW_SKIPPED:
         console.print(f"skipped: {len(others) - SHOW_SKIPPED} more files", style="dim", highlight=False)
     out.print(report.summary(), highlight=False)
+    if not (report.added or report.updated or report.unchanged or report.deleted or report.problems or others):
+        where = ", ".join(str(path) for path in targets)  # an empty folder, or only question files
+        fail(f"no articles found in {where} (read: {', '.join(sorted(SUPPORTED_SUFFIXES))})")
     if report.kept or (report.problems and not (report.added or report.updated or report.unchanged)):
         raise typer.Exit(1)
 

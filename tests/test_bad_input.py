@@ -176,6 +176,17 @@ def test_missing_path_and_a_store_that_cannot_be_made(tmp_path):
     one_error(run, "cannot create the store folder", "Not a directory")
 
 
+def test_a_folder_with_no_articles_is_an_error_not_a_silent_success(tmp_path):
+    # It printed "added 0 ..." and exited 0, while a folder whose every file was skipped exits 1.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (tmp_path / "questions-only").mkdir()
+    (tmp_path / "questions-only" / "questions.jsonl").write_text('{"id": "q1", "question": "Who?"}\n')
+    for folder in (empty, tmp_path / "questions-only"):
+        run = bot("ingest", str(folder), "--store", str(tmp_path / "store"))
+        one_error(run, f"no articles found in {folder}", ".txt")
+
+
 def test_a_store_that_is_a_file_is_named_as_one(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
