@@ -23,8 +23,8 @@ from bot.evidence import Passage, Sentence, candidate_sentences, passages_from, 
 from bot.models import ModelConfigError, make_embed_model
 from bot.sentence_features import (
     ELLIPTICAL_TERMS, asks_what_said, asks_which_article, asks_who, attributed_to_pronoun, core_question,
-    expected_answer_type, gives_their_words, is_headline, is_question, names_a_person, reports_words,
-    with_the_person_named, without_own_pronouns,
+    expected_answer_type, gives_their_words, is_headline, is_question, names_a_person, refers_by_role,
+    reports_words, with_the_person_named, without_own_pronouns,
 )
 from bot.prompts import load_prompt
 from bot.retrieve import Retriever
@@ -385,10 +385,10 @@ def with_their_words(chosen: list[Sentence], article_sentences, max_sentences: i
 
 def with_the_speaker(chosen: list[Sentence], article_sentences, max_sentences: int) -> list[Sentence]:
     """For "Who said ...?": a chosen quote that names its speaker only as "he"/"she" ("'...lives and
-    dies by tourism,' he said.") is preceded by the sentence before it in its article when that
+    dies by tourism,' he said.") or a role ("The top U.S. diplomat urged...") is preceded by the sentence before it in its article when that
     one names a person, who is then the answer."""
     def speaker_before(s: Sentence) -> tuple[str, Span] | None:
-        if not attributed_to_pronoun(s.text) or names_a_person(s.text):
+        if not (attributed_to_pronoun(s.text) or refers_by_role(s.text)) or names_a_person(s.text):
             return None
         before = next((sp for sp in reversed(article_sentences(s.passage.doc_id)) if sp.end <= s.span.start), None)
         if before is not None and s.span.start - before.end <= 3 and names_a_person(before.text):

@@ -55,6 +55,8 @@ _HEADS: dict[str, frozenset[str]] = {word: labels for words, labels in (
     ("currency", frozenset({"MONEY", "NORP"})),
 ) for word in words.split()}
 
+PERSON_WORDS = frozenset(word for word, labels in _HEADS.items() if labels == PERSON)  # "diplomat", "minister"
+
 # Question shapes (on lower-cased text), shared with `sentence_features.expected_answer_type`.
 ASKS_DATE = re.compile(r"\bwhen\b|\bwhat (date|day|year|month|time)\b|\bwhich (date|day|year|month)\b|"
                        r"\bwhat(?:'s|’s| is| was| were| are) the (date|day|year|month)\b")

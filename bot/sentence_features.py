@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from bot.entities import (ASKS_DATE, ASKS_PERSON, ASKS_PLACE, COUNTRY_WORDS, asked_labels, default_tagger, kind_word,
-                          nationality_of, new_entities)
+from bot.entities import (ASKS_DATE, ASKS_PERSON, ASKS_PLACE, COUNTRY_WORDS, PERSON_WORDS, asked_labels,
+                          default_tagger, kind_word, nationality_of, new_entities)
 from bot.text import content_terms, content_words, coverage, stem, stopwords, words
 
 _NUMBER = re.compile(
@@ -92,7 +92,8 @@ def name_groups(text: str) -> list[set[str]]:
     groups: list[set[str]] = []
     end = -2
     for m in _CAPITALISED.finditer(text):
-        word = stem(m.group(0).lower().strip("."))
+        # Spelt as the sentence's words are ("U.S." is "us"; it was "u.s", in no sentence).
+        word = stem("".join(words(m.group(0))) if len(words(m.group(0))) == 1 else m.group(0).lower().strip("."))
         if word in stopwords() or len(word) < 2:
             continue
         if groups and text[end:m.start()].strip(" ,&").lower() in ("", "and", "or"):
@@ -473,6 +474,7 @@ def reports_words(sentence: str) -> bool:
     return bool(_QUOTE.search(sentence) or _SAY.search(sentence))
 
 
+_THE_ROLE = re.compile(r"^\s*The\s+(?:[\w.'’-]+\s+){0,3}?([a-z]+)\s+(?:[a-z]+ed|said|says|is|was|has|had|will)\b")
 _PRONOUN_SPEAKER = re.compile(r"\b(?:he|she)\s+(?:said|says|added|told|explained|noted)\b", re.I)
 
 
@@ -488,6 +490,13 @@ _HE_SAID = re.compile(r"\s*(?:he|she)\s+(?:also\s+)?(?:said|says|added|told|note
 def attributed_to_pronoun(sentence: str) -> bool:
     """"'...a pretty big hit,' he said.": whose words they are is in an earlier sentence."""
     return bool(_PRONOUN_SPEAKER.search(sentence))
+
+
+def refers_by_role(sentence: str) -> bool:
+    """"The top U.S. diplomat urged...": a person the sentence names only by a role, whose name the
+    sentence before gives."""
+    m = _THE_ROLE.match(sentence)
+    return bool(m) and m.group(1).lower() in PERSON_WORDS
 
 
 def asks_who(question: str) -> bool:

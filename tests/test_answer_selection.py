@@ -225,6 +225,18 @@ def test_a_question_of_one_name_and_one_word_needs_that_word_near_the_answer(qa)
     assert "Taro Kono" in qa.answer("Which country's foreign minister was blunter?").text
 
 
+def test_a_person_named_by_a_role_is_answered_with_the_sentence_naming_them(qa):
+    from bot.sentence_features import name_groups, refers_by_role
+
+    assert name_groups("Who is the top U.S. diplomat?") == [{"us"}]  # was "u.s", in no sentence: refused
+    assert refers_by_role("The top U.S. diplomat urged China and Russia to implement sanctions.")
+    assert not refers_by_role("The meeting is being attended by foreign ministers.")
+    answer = qa.answer("Who is the top U.S. diplomat?")
+    assert not answer.refused, answer.text
+    quotes = [c.quote for c in answer.citations]
+    assert "Rex Tillerson" in quotes[0] and quotes[1].startswith("The top U.S. diplomat urged"), quotes
+
+
 def test_who_did_it_is_answered_by_a_sentence_that_names_someone():
     assert asks_for_agent("Who sent the mistaken missile alert in Hawaii?")
     assert not asks_for_agent("Who is Taro Kono?")  # asks what he is
