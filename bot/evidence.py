@@ -16,7 +16,8 @@ from llama_index.core.schema import NodeWithScore
 from bot.answer_model import DEFAULT, AnswerModel
 from bot.entities import ASKS_PLACE, COUNTRY_WORDS, NAMED_KINDS, ORGANISATION, default_tagger, nationality_of, new_entities
 from bot.sentence_features import (
-    QuestionInfo, asks_age, asks_duration, asks_for_agent, asks_money, core_question, counted_words, features,
+    QuestionInfo, after_dateline, asks_age, in_or_at, asks_duration, asks_for_agent, asks_money, core_question, counted_words,
+    features,
     gives_their_words, holds_role, name_groups, names_an_agent, names_role, named_thing, names_the_thing,
     opens_with_he_said, rarity,
     refers_to_one_person, role_asked, shaping_terms, states_a_duration, states_an_age, states_money, weighted_coverage,
@@ -250,7 +251,11 @@ def score_sentences(
         if agent_asked and not names_an_agent(windows[i] if opens_with_he_said(s.text) else s.text, tags[i],
                                               info.term_set, info.names):
             s.score = 0.0  # "...a mistaken missile alert caused panic on Hawaii": by whom, it does not say
-        if entity_needed and not new_entities(tags[i], entity_needed, info.term_set, info.names) and not (
+        # "Where...?" is answered by a place something is in or at, not by the dateline ("USA TODAY NEW
+        # YORK -- ... some of Broadway's biggest names gathered").
+        placed = in_or_at(*after_dateline(s.text, tags[i])) if entity_needed and ASKS_PLACE.search(question.lower()) \
+            else tags[i]
+        if entity_needed and not new_entities(placed, entity_needed, info.term_set, info.names) and not (
                 info.kind_word in COUNTRY_WORDS and nationality_of(s.text, tags[i], info.term_set)):
             s.score = 0.0  # "her airline separated the couple"; "...the first new Ebola case in Liberia"
         if asked_people and about_someone_else(tags[i], asked_people, near, info.term_set):

@@ -381,6 +381,16 @@ _AT_PLACE = re.compile(rf"\b({_AT})\s+(the\s+)?$", re.I)
 PLACE_REACH = 6  # words from the question's word to its place ("meeting in Vancouver", "talks held in Canada")
 
 
+_AT_NEAR = re.compile(rf"\b(?:{_AT})\s+(?:[\w'’-]+\s+){{0,2}}$", re.I)  # "just outside the capital Sarajevo"
+
+
+def in_or_at(sentence: str, entities: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The entities the sentence puts something in, at, to... (two words may come between): "gathered in
+    Vancouver", "outside the capital Sarajevo"; not "Broadway's biggest names"."""
+    return [(text, label) for text, label in entities
+            if text in sentence and _AT_NEAR.search(sentence.split(text)[0][-40:])]
+
+
 def _placed(before: str, question_terms: set[str]) -> bool:
     """The text before a place puts something the question asks about in, at or to it: "20 nations
     meeting in Vancouver" places the meeting; "...days after a missile alert caused panic on Hawaii"
@@ -410,7 +420,7 @@ def asks_for_agent(question: str) -> bool:
 # Associated Press BERLIN –") say where it was filed and by whom, not who did what it reports.
 _DATELINE = re.compile(
     r"^\s*(?:[^!?()]{0,60}?\((?:AP|CNN[\w ]*|Reuters|AFP|UPI)\)\s*[—–-]*\s*"
-    r"|(?:[A-Z][\w.'’]*\s+){0,4}?[A-Z]{3,}(?:[ ,.]+[A-Z][A-Za-z.]*)*\s*[—–-]{1,2}\s+)")
+    r"|(?:[A-Z][\w.'’]*\s+|@\w+,?\s+){0,5}?[A-Z]{3,}(?:[ ,.]+[A-Z][A-Za-z.]*)*\s*[—–-]{1,2}\s+)")
 
 
 def dateline(sentence: str) -> str:
@@ -419,15 +429,21 @@ def dateline(sentence: str) -> str:
     return m.group(0) if m else ""
 
 
+def after_dateline(sentence: str, entities: list[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
+    """The sentence without its opening dateline, and the entities named in the rest."""
+    opening = dateline(sentence)
+    if not opening:
+        return sentence, entities
+    rest = sentence[len(opening):]
+    return rest, [(text, label) for text, label in entities if text in rest]
+
+
 def names_an_agent(sentence: str, entities: list[tuple[str, str]], question_terms: set[str],
                    question_names: set[str]) -> bool:
     """The sentence names someone the question does not: a person, organisation or people, or a
     country not placed after "in", "over"... (`entities`: its named entities, from bot/entities.py),
     outside its dateline."""
-    opening = dateline(sentence)
-    if opening:
-        sentence = sentence[len(opening):]
-        entities = [(text, label) for text, label in entities if text in sentence]
+    sentence, entities = after_dateline(sentence, entities)
     if new_entities(entities, AGENTS, question_terms, question_names):
         return True
     return any(not _LOCATIVE.search(sentence.split(place)[0][-16:])

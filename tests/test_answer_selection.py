@@ -480,6 +480,18 @@ def test_where_needs_a_place_the_question_does_not_name(tmp_path_factory, embed_
                          "Where is the woman with Ebola being treated?", "Monrovia")
 
 
+def test_where_is_not_answered_by_the_dateline_nor_a_place_nothing_is_in(tmp_path_factory, embed_model):
+    # Reader set 2: the reception was answered with "USA TODAY NEW YORK -- ... some of Broadway's
+    # biggest names gathered", which says where the story was filed and whose names, not where it was.
+    qa = _small_qa(tmp_path_factory, embed_model, {
+        "tonys.md": "---\ntitle: Tony nominees celebrate\ndate: 2014-04-30\n---\n"
+        "Elysa Gardner @elysagardner, USA TODAY NEW YORK -- On Wednesday, a day after the Tony Award "
+        "nominations were announced, some of Broadway's biggest names gathered to celebrate at a reception. "
+        "The Tony Awards ceremony will be held at Radio City Music Hall on June 8.\n"})
+    refuses_then_answers(qa, "Where was the Tony Award nominees' reception held?",
+                         "Where will the Tony Awards ceremony be held?", "Radio City Music Hall")
+
+
 def test_what_price_is_answered_by_an_amount_of_money_not_any_number(flight_qa):
     # "paid extra ... on the 2-hour flight": no price
     refuses_then_answers(flight_qa, "How much did the couple pay for their seats together?",
