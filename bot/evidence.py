@@ -16,7 +16,7 @@ from llama_index.core.schema import NodeWithScore
 from bot.answer_model import DEFAULT, AnswerModel
 from bot.entities import ASKS_PLACE, COUNTRY_WORDS, NAMED_KINDS, ORGANISATION, default_tagger, nationality_of, new_entities
 from bot.sentence_features import (
-    QuestionInfo, after_dateline, asks_age, in_or_at, asks_duration, asks_for_agent, asks_money, core_question, counted_words,
+    QuestionInfo, after_dateline, asks_age, in_or_at, verb_of_who, asks_duration, asks_for_agent, asks_money, core_question, counted_words,
     features,
     gives_their_words, holds_role, name_groups, names_an_agent, names_role, named_thing, names_the_thing,
     opens_with_he_said, rarity,
@@ -204,6 +204,7 @@ def score_sentences(
     age_asked = asks_age(question)  # "How old is Carlos Santana?": not a baseball score that names a Santana
     money_asked = asks_money(question)  # "What price will Serbia pay?": not "a new three-year gas deal"
     duration_asked = asks_duration(question)  # "How long did the meeting last?": not the date it was held
+    did_what = verb_of_who(question)  # "Who painted the mural?": "paint"
     voices: dict[str, frozenset[str]] = {}  # per article: the speaker and the names its titles give
     for s in shortlist if speaker else []:
         doc = s.passage.doc_id
@@ -263,6 +264,8 @@ def score_sentences(
         if info.speech_word and asked_people and quotes_someone_else(s.text, tags[i], asked_people):
             s.score = 0.0  # "What did Tillerson urge...?": not '"...," Noerper told VOA.'
 
+        if did_what and not any(t.startswith(did_what) for t in near):  # "Who won...?": a sentence
+            s.score = 0.0  # (or the one before) that says won, wins or winner, not who renamed the award
         if age_asked and not states_an_age(s.text):
             s.score = 0.0
         if money_asked and not states_money(s.text):

@@ -410,6 +410,22 @@ _WHO_FIRST = re.compile(r"^\s*who\b", re.I)
 _LOCATIVE = re.compile(rf"\b({_AT}|over|of|around|throughout)\s+(the\s+)?$", re.I)
 
 
+# "Who won / painted / filed...?" asks who did that; "Who is / was / will...?" says nothing of the deed.
+_WHO_DID = re.compile(r"^\s*who\s+(?:[a-z]+ly\s+)?(?!(?:is|was|were|are|has|had|have|will|would|did|does|do|can|could|"
+                      r"should|may|might|must)\b)([a-z][a-z-]*)\b")
+
+
+def verb_of_who(question: str) -> str:
+    """The stem of the verb of "Who <verb>...?" ("Who originally wrote...?" -> "write"), '' for other
+    questions and for verbs that only shape one. An answer says it, or a word made from it ("winner",
+    "painter", "director"): "Major League Baseball renamed the award" does not say who won it."""
+    m = _WHO_DID.match(question.lower())
+    if not m:
+        return ""
+    verb = stem(m.group(1))
+    return "" if verb in shaping_terms() or verb in stopwords() or len(verb) < 3 else verb
+
+
 def asks_for_agent(question: str) -> bool:
     """"Who sent the alert?", "Who attended the meeting?"; not "Who is Taro Kono?", which asks what
     the one it names is, nor "How much has X, who has died, raised?"."""

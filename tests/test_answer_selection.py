@@ -492,6 +492,22 @@ def test_where_is_not_answered_by_the_dateline_nor_a_place_nothing_is_in(tmp_pat
                          "Where will the Tony Awards ceremony be held?", "Radio City Music Hall")
 
 
+def test_who_did_it_needs_a_sentence_that_says_the_deed(tmp_path_factory, embed_model):
+    # Reader set 2: "Who filed the complaint...?" was answered with "A consumer complaint prompted
+    # officials to inspect the facility, the FDA said": the FDA speaks, nobody is said to file anything.
+    from bot.sentence_features import verb_of_who
+
+    assert [verb_of_who(q) for q in ("Who won the trophy?", "Who originally wrote it?", "Who is Kono?",
+                                     "Who co-hosted the meeting?")] == ["win", "writ", "", "host"]
+    qa = _small_qa(tmp_path_factory, embed_model, {
+        "recall.md": "---\ntitle: Family Dollar recalls products\ndate: 2022-02-19\n---\n"
+        "A consumer complaint prompted officials to inspect the West Memphis, Arkansas, facility in January, "
+        "the FDA said in a news release. Family Dollar issued a voluntary recall of items sold at its stores. "
+        "The company's new chief executive, Dana Moore, directs the cleanup of the warehouse.\n"})
+    refuses_then_answers(qa, "Who filed the complaint that got the FDA to inspect the warehouse?",
+                         "Who directs the cleanup of the Family Dollar warehouse?", "Dana Moore")
+
+
 def test_what_price_is_answered_by_an_amount_of_money_not_any_number(flight_qa):
     # "paid extra ... on the 2-hour flight": no price
     refuses_then_answers(flight_qa, "How much did the couple pay for their seats together?",
