@@ -385,8 +385,8 @@ def with_their_words(chosen: list[Sentence], article_sentences, max_sentences: i
 
 def with_the_speaker(chosen: list[Sentence], article_sentences, max_sentences: int) -> list[Sentence]:
     """For "Who said ...?": a chosen quote that names its speaker only as "he"/"she" ("'...lives and
-    dies by tourism,' he said.") or a role ("The top U.S. diplomat urged...") is preceded by the sentence before it in its article when that
-    one names a person, who is then the answer."""
+    dies by tourism,' he said.") or by a role ("The top U.S. diplomat urged...") is preceded by the
+    sentence before it in its article when that one names a person, who is then the answer."""
     def speaker_before(s: Sentence) -> tuple[str, Span] | None:
         if not (attributed_to_pronoun(s.text) or refers_by_role(s.text)) or names_a_person(s.text):
             return None

@@ -416,7 +416,7 @@ _WHO_DID = re.compile(r"^\s*who\s+(?:[a-z]+ly\s+)?(?!(?:is|was|were|are|has|had|
 
 
 def verb_of_who(question: str) -> str:
-    """The stem of the verb of "Who <verb>...?" ("Who originally wrote...?" -> "write"), '' for other
+    """The stem of the verb of "Who <verb>...?" ("Who originally wrote...?" -> that of "wrote"), '' for other
     questions and for verbs that only shape one. An answer says it, or a word made from it ("winner",
     "painter", "director"): "Major League Baseball renamed the award" does not say who won it."""
     m = _WHO_DID.match(question.lower())
@@ -486,8 +486,9 @@ _THEIR_WORDS = re.compile(r"^\s*(?:[\"“]|(?:he|she|they)\s+(?:also\s+)?(?:said
 
 
 _WHAT_DID_X_VERB = re.compile(
-    r"^\s*(?:what|why)(?:\s+else)?\s+(?:did|does|do|has|have|had|will|would)\s+.+?\s+(say|tell|urge|warn|ask|argue|insist|stress|"
-    r"suggest|propose|demand|announce|claim|promise|accuse|describe|write|post|tweet|call|think|believe)\b", re.I)
+    r"^\s*(?:what|why)(?:\s+else)?\s+(?:did|does|do|has|have|had|will|would)\s+.+?\s+"
+    r"(say|tell|urge|warn|ask|argue|insist|stress|suggest|propose|demand|announce|claim|promise|accuse|describe|"
+    r"write|post|tweet|call|think|believe)\b", re.I)
 
 
 def speech_word(question: str) -> str:
@@ -725,8 +726,10 @@ def features(q: QuestionInfo, sentence: str, window: str, passage_text: str, art
             found = [e for e in found if not set(_YEAR.findall(e)) & named_years]
         if found and ASKS_PLACE.search(q.text.lower()):
             found = [e for e in found if _placed(sentence.split(e)[0], q.term_set)]
-        typed_entity = 1.0 if found or (q.kind_word in COUNTRY_WORDS and nationality_of(sentence, entities, q.term_set)) \
-            else 0.0
+        if not found and q.kind_word in COUNTRY_WORDS:  # "Japanese Foreign Minister" for "which country's"
+            nationality = nationality_of(sentence, entities, q.term_set)
+            found = [nationality] if nationality else []
+        typed_entity = 1.0 if found else 0.0
     return [
         dense,
         coverage(q.terms, term_text),

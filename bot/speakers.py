@@ -15,7 +15,8 @@ from bot.sentence_features import REPORTING_VERBS, gives_their_words
 from bot.text import content_terms, stem, stopwords
 
 _WHAT_DID_SAY = re.compile(
-    r"^\s*(?:what|how|why)(?:\s+else)?\s+(?:did|does|do|has|have|had)\s+(.+?)\s+(?:say|tell|describe|write|post|tweet|think|believe)\b",
+    r"^\s*(?:what|how|why)(?:\s+else)?\s+(?:did|does|do|has|have|had)\s+(.+?)\s+"
+    r"(?:say|tell|describe|write|post|tweet|think|believe)\b",
     re.I)
 _PRONOUN = re.compile(r"^(?:he|she|they|it|you|i|we|the\s+(?:man|woman))$", re.I)
 _TOKEN = re.compile(r"[A-Za-z0-9][\w'’-]*(?:\.[\w'’-]+)*")  # "U.S" inside, not the full stop of "said."
