@@ -188,10 +188,11 @@ def score_sentences(
     # separated the couple"). Not for kinds the tagger often misses (a product, a currency, a show).
     # "Where...?" likewise needs a place the question does not name (or an organisation: spaCy tags
     # "Andrews Air Force Base" and many venues ORG).
+    where_asked = bool(ASKS_PLACE.search(question.lower()))
     entity_needed = None  # the labels of which a sentence must name a new entity
     if info.entity_labels and info.kind_word and info.entity_labels <= NAMED_KINDS:
         entity_needed = info.entity_labels
-    elif info.entity_labels and ASKS_PLACE.search(question.lower()):
+    elif info.entity_labels and where_asked:
         entity_needed = info.entity_labels | ORGANISATION
     # A follow-up's "he"/"she": the person of the earlier turn it stands for (QuestionInfo.referent).
     person = set(content_terms(info.referent)) if info.referent and refers_to_one_person(question) else set()
@@ -253,8 +254,7 @@ def score_sentences(
             s.score = 0.0  # "...a mistaken missile alert caused panic on Hawaii": by whom, it does not say
         # "Where...?" is answered by a place something is in or at, not by the dateline ("USA TODAY NEW
         # YORK -- ... some of Broadway's biggest names gathered").
-        placed = in_or_at(*after_dateline(s.text, tags[i])) if entity_needed and ASKS_PLACE.search(question.lower()) \
-            else tags[i]
+        placed = in_or_at(*after_dateline(s.text, tags[i])) if where_asked else tags[i]
         if entity_needed and not new_entities(placed, entity_needed, info.term_set, info.names) and not (
                 info.kind_word in COUNTRY_WORDS and nationality_of(s.text, tags[i], info.term_set)):
             s.score = 0.0  # "her airline separated the couple"; "...the first new Ebola case in Liberia"

@@ -93,7 +93,8 @@ def name_groups(text: str) -> list[set[str]]:
     end = -2
     for m in _CAPITALISED.finditer(text):
         # Spelt as the sentence's words are ("U.S." is "us"; it was "u.s", in no sentence).
-        word = stem("".join(words(m.group(0))) if len(words(m.group(0))) == 1 else m.group(0).lower().strip("."))
+        tokens = words(m.group(0))
+        word = stem(tokens[0] if len(tokens) == 1 else m.group(0).lower().strip("."))
         if word in stopwords() or len(word) < 2:
             continue
         if groups and text[end:m.start()].strip(" ,&").lower() in ("", "and", "or"):
