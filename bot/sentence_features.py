@@ -106,6 +106,8 @@ def name_groups(text: str) -> list[set[str]]:
 
 
 _ROLE_OF = re.compile(r"^\s*who\s+(?:is|was|are|were)\s+(?:the\s+)?(.+?)['’]s?\s+(.+?)\s*\??\s*$", re.I)
+# "Who is the New Zealand foreign minister?": the holder's name, then a role that ends in a person word.
+_ROLE_AFTER_NAME = re.compile(r"^\s*[Ww]ho\s+(?:is|was|are|were)\s+the\s+((?:[A-Z][\w.'’-]*\s+)+)([a-z][a-z\s-]*?)\s*\??\s*$")
 # "Who is the prime minister of Canada?": a role of a few words, then its holder.
 _ROLE_OF_HOLDER = re.compile(
     r"^\s*who\s+(?:is|was|are|were)\s+(?:the\s+)?((?:[\w-]+\s+){0,3}[\w-]+)\s+of\s+(?:the\s+)?((?:[\w.-]+\s*){1,4})\??\s*$", re.I)
@@ -131,7 +133,9 @@ def role_asked(question: str) -> RoleAsked | None:
     else:
         m = _ROLE_OF.match(question)
         if not m:
-            return None
+            m = _ROLE_AFTER_NAME.match(question)
+            if not m or m.group(2).split()[-1] not in PERSON_WORDS:
+                return None
         holder_text, role = m.group(1), content_terms(m.group(2))
         # A role of two words is all of them: Japan's "prime minister" is not its foreign minister.
         whole = len(set(role)) <= 2
