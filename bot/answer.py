@@ -22,7 +22,7 @@ from bot.conflicts import find_conflict
 from bot.evidence import Passage, Sentence, candidate_sentences, passages_from, score_sentences
 from bot.models import ModelConfigError, make_embed_model
 from bot.sentence_features import (
-    ELLIPTICAL_TERMS, asks_what_said, asks_which_article, asks_who, attributed_to_pronoun, core_question,
+    ELLIPTICAL_TERMS, as_who_is, asks_what_said, asks_which_article, asks_who, attributed_to_pronoun, core_question,
     expected_answer_type, gives_their_words, is_headline, is_question, names_a_person, refers_by_role,
     reports_words, with_the_person_named, without_own_pronouns,
 )
@@ -237,6 +237,7 @@ class QA:
         k = top_k or self.settings.top_k
         if history:  # "Who is he?" after a turn about Tillerson is read as "Who is Tillerson?"
             question = named_from_conversation(question, history)
+        question = as_who_is(question)  # "What is Rex Tillerson's job?" -> "Who is Rex Tillerson?"
         query = retrieval_query(question, history)
         if history and self.settings.answerer != "extractive":  # a generator: LlamaIndex's condense step
             from bot.generate import condense_query

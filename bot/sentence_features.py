@@ -639,6 +639,36 @@ def names_a_person(sentence: str) -> bool:
     return any(label == "PERSON" for _, label in found)
 
 
+# "What is Rex Tillerson's job?", "What position does Winston Peters hold?", "What does Stephen Noerper
+# do?": news gives a person's role as a title before the name ("Secretary of State Rex Tillerson"),
+# which is what "Who is Rex Tillerson?" finds; the role word itself is rarely written.
+_ROLE_NOUN = r"(?:job|title|position|role|post|occupation|profession)"
+_NAME = r"((?:[A-Z][\w.'’-]*\s+){0,3}[A-Z][\w.'’-]*?)"
+_ROLE_OF_PERSON = (
+    re.compile(rf"^\s*what(?:['’]s|\s+is|\s+was)\s+{_NAME}['’]s?\s+(?:current\s+|new\s+|official\s+)?{_ROLE_NOUN}\s*\??\s*$", re.I),
+    re.compile(rf"^\s*what(?:['’]s|\s+is|\s+was)\s+the\s+{_ROLE_NOUN}\s+of\s+{_NAME}\s*\??\s*$", re.I),
+    re.compile(rf"^\s*what\s+{_ROLE_NOUN}\s+(?:does|did)\s+{_NAME}\s+(?:hold|have|occupy)\s*\??\s*$", re.I),
+    re.compile(rf"^\s*what\s+does\s+{_NAME}\s+do(?:\s+for\s+a\s+living)?\s*\??\s*$", re.I),  # not "did": deeds
+)
+_PLACE_OR_BODY = frozenset({"GPE", "LOC", "ORG", "NORP", "FAC"})
+
+
+def as_who_is(question: str) -> str:
+    """A question for a person's role read as "Who is <person>?"; any other question unchanged. Not
+    for a country's or a body's role ("What is Canada's role?" asks what it does, not who it is)."""
+    for form in _ROLE_OF_PERSON:
+        m = form.match(question)
+        if m and m.group(1)[0].isupper():
+            name = m.group(1)
+            (found,) = default_tagger().entities([question])
+            found = [(re.sub(r"['’]s?$", "", text), label) for text, label in found]
+            person = any(label == "PERSON" and (text in name or name in text) for text, label in found)
+            other = any(label in _PLACE_OR_BODY and text == name for text, label in found)
+            if person or (not other and len(name.split()) >= 2):
+                return f"Who is {name}?"
+    return question
+
+
 def gives_their_words(sentence: str) -> bool:
     """"He said the North ...", "She added that ...", or an opening quote."""
     return bool(_THEIR_WORDS.match(sentence))

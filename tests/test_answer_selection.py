@@ -829,6 +829,27 @@ def test_a_possessive_role_question_is_not_answered_with_another_role(qa):
     assert qa.answer("Who is the New Zealand foreign minister?").refused
 
 
+def test_a_question_for_a_persons_role_is_answered_with_their_title(qa):
+    # These were refused: no sentence says "job", "position" or "title"; news puts the title before
+    # the name, as "Who is Rex Tillerson?" finds.
+    for question, title in (("What is Rex Tillerson's job?", "Secretary of State Rex Tillerson"),
+                            ("What position does Winston Peters hold?", "Foreign Affairs Minister Winston Peters"),
+                            ("What is Kang Kyung-wha's title?", "Foreign Minister Kang Kyung-wha"),
+                            ("What does Stephen Noerper do?", "senior policy director")):
+        answer = qa.answer(question)
+        assert not answer.refused and title in answer.citations[0].quote, (question, answer.text)
+
+
+def test_only_a_persons_role_is_read_as_who_they_are():
+    from bot.sentence_features import as_who_is
+
+    assert as_who_is("What is the job of Chrystia Freeland?") == "Who is Chrystia Freeland?"
+    for question in ("What is Canada's role?", "What is the role of the United Nations?",  # a country, a body
+                     "What did Tillerson do?",  # a deed, not a job
+                     "What is Tillerson's position on talks with the North?"):  # a stance
+        assert as_who_is(question) == question
+
+
 def test_initials_are_the_same_word_with_or_without_dots():
     from bot.text import content_terms
 
