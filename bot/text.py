@@ -188,9 +188,15 @@ def content_terms(text: str) -> list[str]:
     return list(_content_terms(text))
 
 
+# Places named after a people that are not its nation: "Vancouver, British Columbia" says nothing of Britain.
+_PLACES_NAMED_FOR_A_PEOPLE = frozenset({("british", "columbia"), ("indian", "ocean"), ("indian", "wells")})
+
+
 @lru_cache(maxsize=2048)  # an answer reads each candidate sentence's terms several times (overlap, features)
 def _content_terms(text: str) -> tuple[str, ...]:
-    return tuple(stem(w) for w in content_words(text))
+    found = content_words(text)
+    return tuple(word if (word, after) in _PLACES_NAMED_FOR_A_PEOPLE else stem(word)
+                 for word, after in zip(found, found[1:] + [""]))
 
 
 def coverage(question_terms: list[str], evidence: str) -> float:

@@ -850,6 +850,16 @@ def test_only_a_persons_role_is_read_as_who_they_are():
         assert as_who_is(question) == question
 
 
+def test_a_place_named_after_a_people_is_not_their_nation(qa):
+    from bot.text import content_terms
+
+    assert "britain" in content_terms("British Foreign Secretary Boris Johnson")
+    assert "britain" not in content_terms("in Vancouver, British Columbia, Canada")
+    # It was answered with the photo caption "...in Vancouver, British Columbia, Canada": no article
+    # says whether Britain was there.
+    assert qa.answer("Was Britain at the meeting?").refused
+
+
 def test_initials_are_the_same_word_with_or_without_dots():
     from bot.text import content_terms
 
