@@ -17,7 +17,7 @@ from bot.answer_model import DEFAULT, AnswerModel
 from bot.entities import (ASKS_PLACE, COUNTRY_WORDS, NAMED_KINDS, ORGANISATION, default_tagger, nationality_of,
                           new_entities)
 from bot.sentence_features import (
-    QuestionInfo, after_dateline, asks_age, asks_duration, asks_for_agent, asks_money, core_question, counted_words,
+    QuestionInfo, after_dateline, amount_of_someone_else, asks_age, asks_duration, asks_for_agent, asks_money, core_question, counted_words,
     features, gives_their_words, holds_role, in_or_at, name_groups, names_an_agent, names_role, named_thing,
     names_the_thing, opens_with_he_said, rarity, refers_to_one_person, role_asked, shaping_terms, states_a_duration,
     states_an_age, states_money, verb_of_who, weighted_coverage, words_after_numbers,
@@ -271,6 +271,8 @@ def score_sentences(
             s.score = 0.0
         if duration_asked and not states_a_duration(s.text):
             s.score = 0.0
+        if info.kind == "number" and amount_of_someone_else(s.text, tags[i], asked_people):
+            s.score = 0.0  # "How long was Bennett in power?": not "...ousted Netanyahu, ending his 12 years"
         if thing_named and not names_the_thing(s.text, thing_named, info.term_set):
             s.score = 0.0  # "What was the name of the missile...?": a sentence that names no missile
     return sorted(shortlist, key=lambda s: -s.rank_score)

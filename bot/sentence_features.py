@@ -575,6 +575,26 @@ def states_a_duration(sentence: str) -> bool:
     return bool(_DURATION.search(sentence))
 
 
+# "Bennett ousted Prime Minister Benjamin Netanyahu in June 2021, ending his 12 years in power": an
+# amount that is "his" or "her" belongs to the last person named before it.
+_THEIR_AMOUNT = re.compile(r"\b(?:his|her)\s+(?:[$€£]?\d|(?:one|two|three|four|five|six|seven|eight|nine|ten|"
+                           r"eleven|twelve|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)\b)", re.I)
+
+
+def amount_of_someone_else(sentence: str, entities: list[tuple[str, str]], people: list[set[str]]) -> bool:
+    """The sentence's "his"/"her" amount belongs to a person other than those asked about (`people`:
+    the words of each; `entities`: the sentence's named entities)."""
+    m = _THEIR_AMOUNT.search(sentence)
+    if not m or not people:
+        return False
+    before = sentence[: m.start()]
+    named = [(before.rfind(text), text) for text, label in entities if label == "PERSON" and text in before]
+    if not named:
+        return False
+    owner = set(content_terms(max(named)[1]))
+    return not any(owner & person for person in people)
+
+
 # "What price will Serbia pay...?", "How much did Ripley's pay...?", "What prize money...?": an amount
 # of money, not any number ("a new three-year gas deal").
 _ASKS_MONEY = re.compile(r"\bwhat (?:price|cost|fee|salary|prize money|sum)\b|\bhow much (?:money\b|(?:\S+\s+){0,10}?"

@@ -871,3 +871,14 @@ def test_a_short_questions_names_are_grouped_by_who_or_what_they_name():
 
     assert name_groups("What did Chrystia Freeland say about China?") == [{"chrystia", "freeland"}, {"china"}]
     assert name_groups("Where will William and Kate move?") == [{"william", stem("kate")}]  # one couple
+
+
+def test_his_amount_belongs_to_the_last_person_named_before_it(tmp_path_factory, embed_model):
+    qa = _small_qa(tmp_path_factory, embed_model, {"israel.md": (
+        "---\ntitle: Israel heads to a fifth election\ndate: 2022-06-20\n---\n"
+        "Israel's Prime Minister Naftali Bennett said on Wednesday that his government would dissolve parliament. "
+        "Bennett ousted Prime Minister Benjamin Netanyahu in June 2021, ending his 12 years in power. "
+        "Foreign Minister Yair Lapid will serve as caretaker prime minister until the election.\n")})
+    # It was answered with Netanyahu's 12 years.
+    refuses_then_answers(qa, "How long was Naftali Bennett in power?",
+                         "How long was Benjamin Netanyahu in power?", "his 12 years in power")
