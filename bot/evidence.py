@@ -271,7 +271,7 @@ def score_sentences(
             s.score = 0.0
         if duration_asked and not states_a_duration(s.text):
             s.score = 0.0
-        if info.kind == "number" and amount_of_someone_else(s.text, tags[i], asked_people):
+        if info.kind == "number" and amount_of_someone_else(s.text, tags[i], asked_people, money_asked):
             s.score = 0.0  # "How long was Bennett in power?": not "...ousted Netanyahu, ending his 12 years"
         if thing_named and not names_the_thing(s.text, thing_named, info.term_set):
             s.score = 0.0  # "What was the name of the missile...?": a sentence that names no missile

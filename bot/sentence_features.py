@@ -581,10 +581,12 @@ _THEIR_AMOUNT = re.compile(r"\b(?:his|her)\s+(?:[$€£]?\d|(?:one|two|three|fou
                            r"eleven|twelve|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)\b)", re.I)
 
 
-def amount_of_someone_else(sentence: str, entities: list[tuple[str, str]], people: list[set[str]]) -> bool:
-    """The sentence's "his"/"her" amount belongs to a person other than those asked about (`people`:
-    the words of each; `entities`: the sentence's named entities)."""
-    m = _THEIR_AMOUNT.search(sentence)
+def amount_of_someone_else(sentence: str, entities: list[tuple[str, str]], people: list[set[str]],
+                           money: bool = False) -> bool:
+    """The sentence's "his"/"her" amount (or, for `money`, its first sum: "Caruso mounted a challenge,
+    spending $40 million") belongs to a person other than those asked about (`people`: the words of
+    each; `entities`: the sentence's named entities)."""
+    m = _THEIR_AMOUNT.search(sentence) or (money and _MONEY.search(sentence))
     if not m or not people:
         return False
     before = sentence[: m.start()]

@@ -882,3 +882,14 @@ def test_his_amount_belongs_to_the_last_person_named_before_it(tmp_path_factory,
     # It was answered with Netanyahu's 12 years.
     refuses_then_answers(qa, "How long was Naftali Bennett in power?",
                          "How long was Benjamin Netanyahu in power?", "his 12 years in power")
+
+
+def test_a_sum_belongs_to_the_last_person_named_before_it(tmp_path_factory, embed_model):
+    qa = _small_qa(tmp_path_factory, embed_model, {"mayor.md": (
+        "---\ntitle: Los Angeles mayoral primary\ndate: 2022-06-08\n---\n"
+        "Six-term US Rep. Karen Bass was once viewed as the frontrunner in the mayor's race, but Rick Caruso "
+        "mounted an unexpectedly strong challenge against her, spending $40 million on advertising. "
+        "The two will meet again in a November runoff.\n")})
+    # It was answered with Caruso's $40 million; the article does not say what Bass spent.
+    refuses_then_answers(qa, "How much did Karen Bass spend in the primary?",
+                         "How much did Rick Caruso spend in the primary?", "spending $40 million")
