@@ -110,6 +110,10 @@ def pack_passages(
 
 
 # --------------------------------------------------------------------------- streaming verification
+# The prompt's labels (prompts/qa_with_citations.txt), which a small model may write before its answer.
+_PROMPT_LABEL = re.compile(r"^\s*(?:passages?(?:\s+\d+)?|question|answer)\s*:\s*", re.I)
+
+
 def _normalise(text: str) -> str:
     return _MARKER_AFTER_STOP.sub(lambda m: f"{m.group(2)}{m.group(3)}{m.group(1)}", text)
 
@@ -121,8 +125,12 @@ def _plain(text: str) -> str:
 class VerifiedStream:
     """Feed model text in; get back only sentences the verifier accepts, numbered across the answer."""
 
-    def __init__(self, verifier: Verifier, passages: list[Passage], refusal: str) -> None:
-        self.verifier, self.passages = verifier, passages
+    def __init__(self, verifier: Verifier, passages: list[Passage], refusal: str, question: str = "",
+                 prompt: str = "") -> None:
+        """`question`: what the answer answers (a short sentence is checked with it); `prompt`: the
+        prompt's own text without the passages, which a small model may echo."""
+        self.verifier, self.passages, self.question = verifier, passages, question
+        self.prompt_said = _plain(prompt)
         self.refusal_marks = [_plain(refusal.split(":")[0]), _plain(refusal)]
         self.buffer = ""
         self.pos = 0  # everything before this offset (in the normalised buffer) is handled
@@ -163,14 +171,18 @@ class VerifiedStream:
         )
 
     def _take(self, sentence: str) -> str | None:
+        sentence = _PROMPT_LABEL.sub("", sentence)  # "Passages: CNN — Competitive eater..." is the quote
         if not content_terms(_MARKER.sub("", sentence)):
             return None
         if self._is_refusal(sentence):
             self.said_refusal = True
             return None
+        plain = _plain(_MARKER.sub("", sentence))
+        if len(plain) > 15 and plain in self.prompt_said:  # the prompt's rules echoed: not an answer, no note
+            return None
         if repeats(_MARKER.sub("", sentence), [_MARKER.sub("", s) for s in self.shown]):
             return None
-        verified = self.verifier.verify(sentence, self.passages)
+        verified = self.verifier.verify(sentence, self.passages, self.question)
         self.fixed.extend(verified.fixed)
         if not verified.citations:
             self.dropped.extend(verified.dropped or [_MARKER.sub("", sentence).strip()])
@@ -270,7 +282,7 @@ class Generator:
         """Yield verified answer pieces; fill in `answer` (text, citations, refusal, notes, answerer)."""
         packed = self.pack(question, passages)
         answer.answerer = self.label
-        stream = VerifiedStream(self.verifier, packed.passages, self.refusal)
+        stream = VerifiedStream(self.verifier, packed.passages, self.refusal, question, self.prompt(question, ""))
         pieces = 0
         for delta in self.tokens(self.prompt(question, packed.context)):
             pieces += 1

@@ -182,3 +182,32 @@ def test_attached_citation_note_names_the_article_not_a_passage_number(verifier,
     assert markers(shown) == [1] and stream.citations[0].source == NZ
     (note,) = stream.fixed
     assert NZ in note and "passage 3" not in note
+
+
+def test_a_bare_number_is_checked_as_the_answer_to_the_question(verifier):
+    # A small model answered "How many hot dogs did Joey Chestnut eat?" with "10 [1]." citing a
+    # passage that only had "a 9 or 10 out of 10" in it; any 10 "supported" it.
+    twenty = [paragraph_passage(1, VOA, "Foreign ministers from 20 nations")]
+    kept = verifier.verify("20 [1].", twenty, question="How many nations met in Vancouver?")
+    assert kept.text == "20. [1]" and kept.citations[0].quote.startswith("Foreign ministers from 20 nations")
+    dropped = verifier.verify("20 [1].", twenty, question="How many hot dogs did Joey Chestnut eat?")
+    assert dropped.text == "" and dropped.dropped == ["20."]
+    # Nor by a 10 that counts something else.
+    text = "Joey Chestnut devoured 63 hot dogs and buns in 10 minutes on Monday."
+    contest = [Passage(rank=1, doc_id="contest", text=text, start=0, score=0.5, metadata={"source": "contest"})]
+    question = "How many hot dogs did Joey Chestnut eat?"
+    assert verifier.verify("10 [1].", contest, question=question).text == ""
+    assert verifier.verify("63 [1].", contest, question=question).text == "63. [1]"
+
+
+def test_the_prompts_labels_and_rules_echoed_by_a_small_model_are_not_shown(verifier, passages):
+    from bot.generate import VerifiedStream
+    from bot.prompts import load_prompt
+
+    question = "What did Tillerson urge China and Russia to do?"
+    prompt = load_prompt("qa_with_citations").format(refusal=load_prompt("refusal"), context="", question=question)
+    stream = VerifiedStream(verifier, passages, load_prompt("refusal"), question, prompt)
+    reply = f"You answer questions about news articles using ONLY the numbered passages below. Passages: {URGE} [1]."
+    shown = "".join(stream.feed(reply) + stream.finish())
+    # It showed "Passages: The top U.S. diplomat..." and noted the echoed rule as a dropped claim.
+    assert shown.startswith("The top U.S. diplomat urged") and stream.dropped == []
