@@ -27,8 +27,8 @@ from bot.models import (
     SERVER_ANSWERERS,
     ModelConfigError,
     describe_answerer,
+    empty_reply,
     generation_lock,
-    invalid_reply,
     make_llm,
     model_server_url,
     translate,
@@ -258,7 +258,7 @@ class Generator:
             # A server's 200 with no chat completion in it (an empty body, some other JSON) streams
             # nothing: that is a broken server, not a model that had nothing to say.
             if not completion and self.settings.answerer in SERVER_ANSWERERS:
-                raise invalid_reply(model_server_url(self.settings))
+                raise empty_reply(model_server_url(self.settings))
         except ModelConfigError:
             raise
         except Exception as err:

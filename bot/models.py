@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import tempfile
 import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
@@ -361,6 +363,27 @@ def invalid_reply(where: str) -> ModelServerError:
         f"the model server at {where} returned an invalid or empty response (HTTP 200, but not a chat "
         "completion): is it an OpenAI-compatible server, and is the URL right (BOT_LLM_BASE_URL / OPENAI_BASE_URL)?"
     )
+
+
+def empty_reply(where: str) -> ModelServerError:
+    """A 200 with no chat completion in it: from a server that has since stopped (killed while it read
+    the prompt), or from one that is not OpenAI-compatible."""
+    if not _accepts_connections(where):
+        return ModelServerError(
+            f"the model server at {where} closed the connection without answering and no longer accepts "
+            "connections: has it stopped? Start it again, then ask again."
+        )
+    return invalid_reply(where)
+
+
+def _accepts_connections(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=2).close()
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def translate(err: BaseException, settings: Settings) -> BaseException:

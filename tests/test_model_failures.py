@@ -115,6 +115,27 @@ def test_a_reply_that_is_not_a_chat_completion_is_an_error_not_a_refusal(seed_st
     assert "The articles don't say" not in run.stdout
 
 
+def test_a_server_that_stops_mid_answer_is_named_as_stopped(seed_store, embed_model):
+    # Killed while it read the prompt: its 200 came with no completion. The message blamed the URL and
+    # asked whether it was an OpenAI-compatible server.
+    class _DiesAfterHeaders(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.server.socket.close()  # stops listening before it answers: no new connection gets in
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), _DiesAfterHeaders)
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    with pytest.raises(ModelServerError, match=f"at {url} closed the connection without answering.*has it stopped"):
+        generator(seed_store, embed_model, url).answer(QUESTION)
+
+
 def test_terminal_chat_goes_on_after_a_model_failure(seed_store, broken_server):
     settings, _ = seed_store
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "OPENAI_"))}
