@@ -246,6 +246,10 @@ def chat_command(store: Optional[Path] = StoreOption):
     settings = settings_for(store)
     console.print(startup_line(settings), style="dim", highlight=False, markup=False)
     qa = _qa(settings)
+    if settings.answerer != "extractive":  # a missing key or model file is said now, not after a question
+        from bot.generate import generator_for
+
+        generator_for(qa)
     history: list[tuple[str, str]] = []
     while True:
         question = read_question()

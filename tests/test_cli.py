@@ -201,6 +201,13 @@ def test_ingest_off_a_terminal_prints_progress_lines(cli_store):
     assert "embedded 2/2 articles" in first.stderr, first.stderr
 
 
+def test_chat_says_a_missing_key_before_the_first_question(cli_store, tmp_path):
+    # It started, waited for a question, and only then said the key was missing (with no input: exit 0).
+    _, store, _ = cli_store
+    (tmp_path / ".env").write_text("BOT_ANSWERER=openai\n")
+    assert_clean_error(run(["chat", "--store", str(store)], cwd=tmp_path, stdin=""), "OPENAI_API_KEY")
+
+
 def test_chat_ignores_blank_lines_and_ends_at_exit_or_end_of_input(cli_store):
     work, store, _ = cli_store
     chat = run(["chat", "--store", str(store)], cwd=work,
