@@ -17,9 +17,9 @@ from bot.answer_model import DEFAULT, AnswerModel
 from bot.entities import (ASKS_PLACE, COUNTRY_WORDS, NAMED_KINDS, ORGANISATION, default_tagger, nationality_of,
                           new_entities)
 from bot.sentence_features import (
-    QuestionInfo, after_dateline, amount_of_someone_else, asks_age, asks_duration, asks_for_agent, asks_money, core_question, counted_words,
+    QuestionInfo, after_dateline, amount_of_someone_else, asks_age, asks_deaths, asks_duration, asks_for_agent, asks_money, core_question, counted_words,
     features, gives_their_words, holds_role, in_or_at, name_groups, names_an_agent, names_role, named_thing,
-    names_the_thing, opens_with_he_said, rarity, refers_to_one_person, role_asked, shaping_terms, states_a_duration,
+    names_the_thing, opens_with_he_said, rarity, speaks_of_deaths, refers_to_one_person, role_asked, shaping_terms, states_a_duration,
     states_an_age, states_money, verb_of_who, weighted_coverage, words_after_numbers,
 )
 from bot.speakers import aliases, quotes_someone_else, speaker_asked, speaks
@@ -201,6 +201,7 @@ def score_sentences(
     thing_named = named_thing(question)  # "What is the name of the property...?": {"property", ...}
     # "Who sent the alert?": someone, not only the alert (tagged below: who-questions ask for entities)
     agent_asked = asks_for_agent(question) and bool(info.entity_labels)
+    deaths_asked = asks_deaths(question)  # "How many people died...?": not "68 people were stranded"
     age_asked = asks_age(question)  # "How old is Carlos Santana?": not a baseball score that names a Santana
     money_asked = asks_money(question)  # "What price will Serbia pay?": not "a new three-year gas deal"
     duration_asked = asks_duration(question)  # "How long did the meeting last?": not the date it was held
@@ -265,6 +266,8 @@ def score_sentences(
 
         if did_what and not any(t.startswith(did_what) for t in near):  # "Who won...?": a sentence
             s.score = 0.0  # (or the one before) that says won, wins or winner, not who renamed the award
+        if deaths_asked and not speaks_of_deaths(windows[i]):
+            s.score = 0.0
         if age_asked and not states_an_age(s.text):
             s.score = 0.0
         if money_asked and not states_money(s.text):

@@ -555,6 +555,21 @@ def states_an_age(sentence: str) -> bool:
     return bool(_AGE.search(sentence))
 
 
+# "How many people died in the flooding?" is answered by a toll, not by the 68 people stranded at a
+# campground: a sentence with a number of dead, or one that says nobody died ("No deaths were reported").
+_DEATH = re.compile(r"\b(?:died|dies|die|dead|deaths?|deadly|killed|killing|kills?|fatalit(?:y|ies)|fatal|"
+                    r"perished|lives|lost (?:his|her|their) lives|death toll|toll|bodies|slain|murdered)\b", re.I)
+_ASKS_DEATHS = re.compile(r"\bhow many\b.*" + _DEATH.pattern[2:], re.I)
+
+
+def asks_deaths(question: str) -> bool:
+    return bool(_ASKS_DEATHS.search(question))
+
+
+def speaks_of_deaths(sentence: str) -> bool:
+    return bool(_DEATH.search(sentence))
+
+
 # "How long did the meeting last?" is answered by a stretch of time or a length ("two days", "for
 # five years", "since 2015", "1.2 miles"), not by the date it happened on, nor "until it abandons...".
 _ASKS_DURATION = re.compile(r"\bhow long\b", re.I)

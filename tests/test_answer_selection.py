@@ -893,3 +893,14 @@ def test_a_sum_belongs_to_the_last_person_named_before_it(tmp_path_factory, embe
     # It was answered with Caruso's $40 million; the article does not say what Bass spent.
     refuses_then_answers(qa, "How much did Karen Bass spend in the primary?",
                          "How much did Rick Caruso spend in the primary?", "spending $40 million")
+
+
+def test_a_death_toll_is_not_answered_with_another_count(tmp_path_factory, embed_model):
+    qa = _small_qa(tmp_path_factory, embed_model, {"flood.md": (
+        "---\ntitle: Yellowstone closes after historic flooding\ndate: 2022-06-14\n---\n"
+        "Historic flooding forced Yellowstone National Park to close all five entrances on Monday. "
+        "In the Yellowstone flooding, 68 people were stranded at a campground. "
+        "No injuries or deaths have been reported.\n")})
+    # It was answered with the 68 people stranded: a made-up death toll.
+    refuses_then_answers(qa, "How many people died in the Yellowstone flooding?",
+                         "How many people were stranded in the Yellowstone flooding?", "68 people")
