@@ -338,7 +338,28 @@ def _person_referred_to(question: str, earlier_turn: str, earlier_question: str 
                        if role & set(content_terms(earlier_turn[: earlier_turn.find(p)])[-ROLE_REACH:])), None)
         if holder:
             return holder
-    return people[0] if people else ""
+    # "How old was she?" after "...Bill Cosby liable in a case brought by Judy Huth, a woman who...":
+    # the person the turn marks as a woman, when it marks one; likewise for "he".
+    wanted = "female" if re.search(r"\b(?:she|her|hers)\b", question, re.I) else "male"
+    marked = [p for p in people if _gender_marked(p, earlier_turn) == wanted]
+    return marked[0] if marked else people[0] if people else ""
+
+
+_FEMALE = frozenset({"she", "her", "woman", "girl", "mother", "wife", "daughter", "sister", "actress", "queen",
+                     "princess", "lady", "mrs", "ms", "miss", "grandmother", "businesswoman", "spokeswoman"})
+_MALE = frozenset({"he", "his", "man", "boy", "father", "husband", "son", "brother", "actor", "king", "prince",
+                   "sir", "mr", "grandfather", "businessman", "spokesman"})
+
+
+def _gender_marked(person: str, text: str) -> str:
+    """'female' or 'male' when the words right around the person's name say so ("Ms Huth", "Judy Huth,
+    a woman who", "Huth said she"), else ''."""
+    at = text.find(person)
+    after = text[at + len(person) : at + len(person) + 40]
+    after = after[: m.start()] if (m := re.search(r"\s[A-Z]", after)) else after  # not the next name's words
+    around = words(text[max(0, at - 12) : at]) + words(after)[:4]
+    female, male = any(w in _FEMALE for w in around), any(w in _MALE for w in around)
+    return "female" if female and not male else "male" if male and not female else ""
 
 
 def without_own_pronouns(question: str) -> str:

@@ -157,6 +157,19 @@ def test_she_in_a_follow_up_is_the_person_the_earlier_question_named(qa):
     assert answer.citations and "Freeland told" in answer.citations[0].quote, answer.text
 
 
+def test_she_is_the_person_the_earlier_turn_marks_as_a_woman():
+    from bot.answer import named_from_conversation
+
+    case = ("(CNN) A Los Angeles jury found comedian Bill Cosby liable in a civil case brought by Judy Huth, "
+            "a woman who claimed he sexually assaulted her as a teenager in the 1970s. [1]")
+    history = [("Who was found liable for sexual battery?", case), ("Who brought the case?", case)]
+    # "she" was read as Cosby, the first person named, and answered with his age ("Cosby, 84, has denied...").
+    assert named_from_conversation("How old was she when it happened?", history) == \
+        "How old was Judy Huth when it happened?"
+    assert named_from_conversation("How old was he when it happened?", history) == \
+        "How old was Bill Cosby when it happened?"
+
+
 def test_who_is_a_countrys_minister_opens_with_the_minister_and_she_is_that_minister(qa):
     first = qa.answer("Who is Canada's foreign minister?")
     # Not "Foreign Affairs Minister Winston Peters left for Canada...": Canada must qualify the role.
