@@ -23,7 +23,7 @@ from bot.sentence_features import (
     states_an_age, states_money, verb_of_who, weighted_coverage, words_after_numbers,
 )
 from bot.speakers import aliases, quotes_someone_else, speaker_asked, speaks
-from bot.text import Span, content_terms, coverage, split_sentences, stem
+from bot.text import Span, content_terms, coverage, split_sentences, stem, without_promotion
 
 MAX_CANDIDATES = 24  # sentences embedded per question; bounds latency (eval unchanged from 6 to 48)
 CONSENSUS_ARTICLES = 10  # retrieved articles checked for repeats of a sentence's names and numbers
@@ -93,7 +93,7 @@ def candidate_sentences(passages: list[Passage]) -> list[Sentence]:
     seen: set[tuple[str, int]] = set()
     out: list[Sentence] = []
     for passage in passages:
-        for span in split_sentences(passage.text, offset=passage.start):
+        for span in filter(None, map(without_promotion, split_sentences(passage.text, offset=passage.start))):
             key = (passage.doc_id, span.start)
             if key in seen or len(content_terms(span.text)) < 2:
                 continue

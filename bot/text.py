@@ -109,6 +109,28 @@ def split_sentences(text: str, offset: int = 0) -> list[Span]:
     return spans
 
 
+# A publisher's sign-up line is run into the next sentence when a page is saved as text ("SPORTS
+# NEWSLETTER:Sign up now to get daily updates sent to your inbox Matthews, the second American...").
+_PROMOTION_LEAD = re.compile(
+    r"^(?:[A-Z][A-Z' ]*[A-Z]\s*:\s*|if you haven['’]t subscribed yet,?\s*|get [^.!?:]{0,40}newsletter\s*)?"
+    r"(?:sign up|subscribe)\b[^.!?]{0,120}?\b(?:inbox|here|today)\b[!.:]?\s*", re.I)
+_PROMOTION = re.compile(r"\b(?:sign up|subscribe)\b.*\b(?:newsletter|inbox)\b|\bnewsletter\b.*\bsign up\b", re.I)
+PROMOTION_MAX_WORDS = 30  # a sentence about newsletters, not a sign-up line, is longer
+
+
+def without_promotion(span: Span) -> Span | None:
+    """The sentence without a sign-up line run into its start; None when it is only a sign-up line."""
+    m = _PROMOTION_LEAD.match(span.text)
+    if m:
+        rest = span.text[m.end():]
+        if not rest[:1].isupper() and not rest.startswith(("(", '"', "“")):  # "...here for the '5 Things' newsletter."
+            return None
+        return Span(span.start + m.end(), span.end, rest)
+    if _PROMOTION.search(span.text) and len(span.text.split()) <= PROMOTION_MAX_WORDS:
+        return None
+    return span
+
+
 _INITIALS = re.compile(r"(?:[a-z]\.)+[a-z]")  # "u.s", "u.n": the same word as "us", "un"
 
 

@@ -904,3 +904,17 @@ def test_a_death_toll_is_not_answered_with_another_count(tmp_path_factory, embed
     # It was answered with the 68 people stranded: a made-up death toll.
     refuses_then_answers(qa, "How many people died in the Yellowstone flooding?",
                          "How many people were stranded in the Yellowstone flooding?", "68 people")
+
+
+def test_a_sign_up_line_run_into_a_sentence_is_not_quoted(tmp_path_factory, embed_model):
+    text = ("---\ntitle: Matthews wins the Hart\ndate: 2022-06-21\n---\n"
+            "Toronto Maple Leafs forward Auston Matthews took a major leap this season. "
+            "SPORTS NEWSLETTER:Sign up now to get daily updates sent to your inbox Matthews, the second American "
+            "to win the Hart Trophy after Patrick Kane, also set career highs in assists and points. "
+            "Sign up here for the '5 Things' newsletter.\n")
+    qa = _small_qa(tmp_path_factory, embed_model, {"hart.md": text})
+    answer = qa.answer("Who won the Hart Trophy?")
+    # The answer opened with "SPORTS NEWSLETTER:Sign up now to get daily updates sent to your inbox Matthews, ..."
+    quote = answer.citations[0].quote
+    assert quote.startswith("Matthews, the second American") and text[answer.citations[0].start:].startswith(quote)
+    assert "Sign up" not in answer.text and "newsletter" not in answer.text
