@@ -138,6 +138,7 @@ class VerifiedStream:
         self.citations: list[Citation] = []
         self._numbers: dict[tuple[str, int, int], int] = {}
         self.dropped: list[str] = []
+        self.off_question: list[str] = []
         self.fixed: list[str] = []
         self.said_refusal = False
         self.cut = ""  # an unfinished last sentence, left out
@@ -184,6 +185,9 @@ class VerifiedStream:
             return None
         verified = self.verifier.verify(sentence, self.passages, self.question)
         self.fixed.extend(verified.fixed)
+        self.off_question.extend(verified.off_question)
+        if verified.off_question:
+            return None
         if not verified.citations:
             self.dropped.extend(verified.dropped or [_MARKER.sub("", sentence).strip()])
             return None
@@ -293,6 +297,7 @@ class Generator:
         if self.settings.answerer == "gguf" and self.settings.gguf_path is None:
             notes.append(SMALL_MODEL_WARNING)
         notes += [f"dropped (not supported by the passages): \"{s}\"" for s in stream.dropped]
+        notes += [f"dropped (not about the question): \"{s}\"" for s in stream.off_question]
         notes += stream.fixed
         if stream.cut:
             notes.append(f"dropped an unfinished sentence cut off at BOT_LLM_MAX_TOKENS: \"{stream.cut}\"")

@@ -211,3 +211,17 @@ def test_the_prompts_labels_and_rules_echoed_by_a_small_model_are_not_shown(veri
     shown = "".join(stream.feed(reply) + stream.finish())
     # It showed "Passages: The top U.S. diplomat..." and noted the echoed rule as a dropped claim.
     assert shown.startswith("The top U.S. diplomat urged") and stream.dropped == []
+
+
+def test_a_supported_sentence_about_something_else_is_not_shown(verifier):
+    # A small model quoted a monkeypox passage, word for word, in its answer about a hot-dog contest.
+    texts = ["Joey Chestnut devoured 63 hot dogs and buns in 10 minutes on Monday.",
+             "The WHO said monkeypox cases have risen in 50 countries."]
+    both = [Passage(rank=n, doc_id=f"d{n}", text=t, start=0, score=0.5, metadata={"source": f"d{n}"})
+            for n, t in enumerate(texts, start=1)]
+    reply = f"{texts[0][:-1]} [1]. {texts[1][:-1]} [2]."
+    verified = verifier.verify(reply, both, question="How many hot dogs did Joey Chestnut eat?")
+    assert "63 hot dogs" in verified.text and "monkeypox" not in verified.text
+    assert verified.off_question == [texts[1][:-1] + "."] and [c.source for c in verified.citations] == ["d1"]
+    # Without a question (or with one it answers) both are kept.
+    assert "monkeypox" in verifier.verify(reply, both).text
