@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -72,8 +73,9 @@ def _friendly_errors(func):
             if err.title != "Settings":
                 raise
             fail(describe_settings_error(err), as_json=as_json)
-        except KeyboardInterrupt:
-            fail("interrupted; nothing half-written was kept, run the command again to finish", 130, as_json)
+        except KeyboardInterrupt as err:
+            code = 143 if isinstance(err, Terminated) else 130  # the shell's codes for SIGTERM and SIGINT
+            fail("interrupted; nothing half-written was kept, run the command again to finish", code, as_json)
 
     return wrapper
 
@@ -405,8 +407,17 @@ def bench_command(
     console.print(f"saved: {result.path}", style="dim", highlight=False)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, a service manager), handled as Ctrl-C is: said, not a silent exit."""
+
+
+def _terminated(signum, frame) -> None:
+    raise Terminated()
+
+
 def main() -> None:  # pragma: no cover - console entry point
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    signal.signal(signal.SIGTERM, _terminated)
     app()
 
 

@@ -42,16 +42,20 @@ _kill_counts: dict[str, int] = {}
 
 def kill_point_for_tests(point: str) -> None:
     """Test hook, not a setting: with BOT_TEST_KILL_AT=<point>:<n> the process SIGKILLs itself the n-th
-    time it reaches <point> (tests/test_interrupted_ingest.py); unset, it costs one environment lookup."""
+    time it reaches <point> (tests/test_interrupted_ingest.py); <point>:<n>:TERM sends SIGTERM instead.
+    Unset, it costs one environment lookup."""
     wanted = os.environ.get("BOT_TEST_KILL_AT")
     if not wanted:
         return
+    how = signal.SIGKILL
+    if wanted.endswith(":TERM"):
+        wanted, how = wanted.removesuffix(":TERM"), signal.SIGTERM
     name, _, nth = wanted.rpartition(":")
     if name != point:
         return
     _kill_counts[point] = _kill_counts.get(point, 0) + 1
     if str(_kill_counts[point]) == nth:
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), how)
 
 
 def stale_temp_files(folder: Path) -> list[Path]:

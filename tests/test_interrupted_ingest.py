@@ -218,3 +218,15 @@ def test_killed_incremental_ingest_resumes_to_the_clean_result(corpus, tmp_path,
     assert "article-05.txt" not in resumed["docs"] and "article-65.txt" in resumed["docs"]
     assert sum("resigned" in text for text in resumed["bm25"].values()) == 2  # the edits reached BM25
     print(f"\nincremental: 2 kill points; {len(clean['chunks'])} chunks matched a clean ingest")
+
+
+def test_a_terminated_ingest_says_so_and_a_rerun_finishes_it(corpus, clean, tmp_path):
+    # `kill` (SIGTERM) ended the ingest with no message at all.
+    store = tmp_path / "store"
+    store.parent.mkdir(exist_ok=True)
+    run = cli_ingest(corpus, store, "batch:2:TERM")  # after the first batch is stored
+    assert run.returncode == 143, (run.returncode, run.stderr[-2000:])
+    assert "error: interrupted; nothing half-written was kept, run the command again to finish" in run.stderr
+    assert "Traceback" not in run.stderr
+    finished(corpus, store)
+    assert_same(snapshot(store), clean)
