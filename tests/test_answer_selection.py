@@ -873,37 +873,37 @@ def test_a_short_questions_names_are_grouped_by_who_or_what_they_name():
     assert name_groups("Where will William and Kate move?") == [{"william", stem("kate")}]  # one couple
 
 
-def test_his_amount_belongs_to_the_last_person_named_before_it(tmp_path_factory, embed_model):
-    qa = _small_qa(tmp_path_factory, embed_model, {"israel.md": (
-        "---\ntitle: Israel heads to a fifth election\ndate: 2022-06-20\n---\n"
-        "Israel's Prime Minister Naftali Bennett said on Wednesday that his government would dissolve parliament. "
-        "Bennett ousted Prime Minister Benjamin Netanyahu in June 2021, ending his 12 years in power. "
-        "Foreign Minister Yair Lapid will serve as caretaker prime minister until the election.\n")})
-    # It was answered with Netanyahu's 12 years.
-    refuses_then_answers(qa, "How long was Naftali Bennett in power?",
-                         "How long was Benjamin Netanyahu in power?", "his 12 years in power")
+# One article each; the first question was answered with a number that is not what it asks for.
+NOT_THEIR_NUMBER = {
+    # Netanyahu's 12 years, for Bennett: "his" is the last person named before it.
+    "his-amount": ("---\ntitle: Israel heads to a fifth election\ndate: 2022-06-20\n---\n"
+                   "Israel's Prime Minister Naftali Bennett said on Wednesday that his government would dissolve "
+                   "parliament. Bennett ousted Prime Minister Benjamin Netanyahu in June 2021, ending his 12 years "
+                   "in power. Foreign Minister Yair Lapid will serve as caretaker prime minister until the election.\n",
+                   "How long was Naftali Bennett in power?", "How long was Benjamin Netanyahu in power?",
+                   "his 12 years in power"),
+    # Caruso's $40 million, for Bass: the article does not say what she spent.
+    "sum": ("---\ntitle: Los Angeles mayoral primary\ndate: 2022-06-08\n---\n"
+            "Six-term US Rep. Karen Bass was once viewed as the frontrunner in the mayor's race, but Rick Caruso "
+            "mounted an unexpectedly strong challenge against her, spending $40 million on advertising. "
+            "The two will meet again in a November runoff.\n",
+            "How much did Karen Bass spend in the primary?", "How much did Rick Caruso spend in the primary?",
+            "spending $40 million"),
+    # The 68 people stranded, for a death toll: made up.
+    "death-toll": ("---\ntitle: Yellowstone closes after historic flooding\ndate: 2022-06-14\n---\n"
+                   "Historic flooding forced Yellowstone National Park to close all five entrances on Monday. "
+                   "In the Yellowstone flooding, 68 people were stranded at a campground. "
+                   "No injuries or deaths have been reported.\n",
+                   "How many people died in the Yellowstone flooding?",
+                   "How many people were stranded in the Yellowstone flooding?", "68 people"),
+}
 
 
-def test_a_sum_belongs_to_the_last_person_named_before_it(tmp_path_factory, embed_model):
-    qa = _small_qa(tmp_path_factory, embed_model, {"mayor.md": (
-        "---\ntitle: Los Angeles mayoral primary\ndate: 2022-06-08\n---\n"
-        "Six-term US Rep. Karen Bass was once viewed as the frontrunner in the mayor's race, but Rick Caruso "
-        "mounted an unexpectedly strong challenge against her, spending $40 million on advertising. "
-        "The two will meet again in a November runoff.\n")})
-    # It was answered with Caruso's $40 million; the article does not say what Bass spent.
-    refuses_then_answers(qa, "How much did Karen Bass spend in the primary?",
-                         "How much did Rick Caruso spend in the primary?", "spending $40 million")
-
-
-def test_a_death_toll_is_not_answered_with_another_count(tmp_path_factory, embed_model):
-    qa = _small_qa(tmp_path_factory, embed_model, {"flood.md": (
-        "---\ntitle: Yellowstone closes after historic flooding\ndate: 2022-06-14\n---\n"
-        "Historic flooding forced Yellowstone National Park to close all five entrances on Monday. "
-        "In the Yellowstone flooding, 68 people were stranded at a campground. "
-        "No injuries or deaths have been reported.\n")})
-    # It was answered with the 68 people stranded: a made-up death toll.
-    refuses_then_answers(qa, "How many people died in the Yellowstone flooding?",
-                         "How many people were stranded in the Yellowstone flooding?", "68 people")
+@pytest.mark.parametrize("case", list(NOT_THEIR_NUMBER))
+def test_a_number_about_something_else_is_not_the_answer(case, tmp_path_factory, embed_model):
+    article, unanswerable, answerable, expected = NOT_THEIR_NUMBER[case]
+    qa = _small_qa(tmp_path_factory, embed_model, {f"{case}.md": article})
+    refuses_then_answers(qa, unanswerable, answerable, expected)
 
 
 def test_a_sign_up_line_run_into_a_sentence_is_not_quoted(tmp_path_factory, embed_model):
