@@ -17,10 +17,11 @@ from bot.answer_model import DEFAULT, AnswerModel
 from bot.entities import (ASKS_PLACE, COUNTRY_WORDS, NAMED_KINDS, ORGANISATION, default_tagger, nationality_of,
                           new_entities)
 from bot.sentence_features import (
-    QuestionInfo, after_dateline, amount_of_someone_else, asks_age, asks_deaths, asks_duration, asks_for_agent, asks_money, core_question, counted_words,
-    features, gives_their_words, holds_role, in_or_at, name_groups, names_an_agent, names_role, named_thing,
-    names_the_thing, opens_with_he_said, rarity, speaks_of_deaths, refers_to_one_person, role_asked, shaping_terms, states_a_duration,
-    states_an_age, states_money, verb_of_who, weighted_coverage, words_after_numbers,
+    QuestionInfo, after_dateline, amount_of_someone_else, asks_age, asks_deaths, asks_duration, asks_for_agent,
+    asks_money, core_question, counted_words, features, gives_their_words, holds_role, in_or_at, name_groups,
+    names_an_agent, names_role, named_thing, names_the_thing, opens_with_he_said, rarity, refers_to_one_person,
+    role_asked, shaping_terms, speaks_of_deaths, states_a_duration, states_an_age, states_money, verb_of_who,
+    weighted_coverage, words_after_numbers,
 )
 from bot.speakers import aliases, quotes_someone_else, speaker_asked, speaks
 from bot.text import Span, content_terms, coverage, split_sentences, stem, without_promotion

@@ -578,9 +578,10 @@ def states_an_age(sentence: str) -> bool:
 
 # "How many people died in the flooding?" is answered by a toll, not by the 68 people stranded at a
 # campground: a sentence with a number of dead, or one that says nobody died ("No deaths were reported").
-_DEATH = re.compile(r"\b(?:died|dies|die|dead|deaths?|deadly|killed|killing|kills?|fatalit(?:y|ies)|fatal|"
-                    r"perished|lives|lost (?:his|her|their) lives|death toll|toll|bodies|slain|murdered)\b", re.I)
-_ASKS_DEATHS = re.compile(r"\bhow many\b.*" + _DEATH.pattern[2:], re.I)
+_DEATH_WORDS = (r"(?:died|dies|die|dead|deaths?|deadly|killed|killing|kills?|fatalit(?:y|ies)|fatal|perished|lives|"
+                r"death toll|toll|bodies|slain|murdered)")
+_DEATH = re.compile(rf"\b{_DEATH_WORDS}\b", re.I)
+_ASKS_DEATHS = re.compile(rf"\bhow many\b.*\b{_DEATH_WORDS}\b", re.I)
 
 
 def asks_deaths(question: str) -> bool:
@@ -703,7 +704,8 @@ def names_a_person(sentence: str) -> bool:
 _ROLE_NOUN = r"(?:job|title|position|role|post|occupation|profession)"
 _NAME = r"((?:[A-Z][\w.'’-]*\s+){0,3}[A-Z][\w.'’-]*?)"
 _ROLE_OF_PERSON = (
-    re.compile(rf"^\s*what(?:['’]s|\s+is|\s+was)\s+{_NAME}['’]s?\s+(?:current\s+|new\s+|official\s+)?{_ROLE_NOUN}\s*\??\s*$", re.I),
+    re.compile(rf"^\s*what(?:['’]s|\s+is|\s+was)\s+{_NAME}['’]s?\s+(?:current\s+|new\s+|official\s+)?{_ROLE_NOUN}"
+               r"\s*\??\s*$", re.I),
     re.compile(rf"^\s*what(?:['’]s|\s+is|\s+was)\s+the\s+{_ROLE_NOUN}\s+of\s+{_NAME}\s*\??\s*$", re.I),
     re.compile(rf"^\s*what\s+{_ROLE_NOUN}\s+(?:does|did)\s+{_NAME}\s+(?:hold|have|occupy)\s*\??\s*$", re.I),
     re.compile(rf"^\s*what\s+does\s+{_NAME}\s+do(?:\s+for\s+a\s+living)?\s*\??\s*$", re.I),  # not "did": deeds

@@ -123,8 +123,8 @@ def without_promotion(span: Span) -> Span | None:
     m = _PROMOTION_LEAD.match(span.text)
     if m:
         rest = span.text[m.end():]
-        if not rest[:1].isupper() and not rest.startswith(("(", '"', "“")):  # "...here for the '5 Things' newsletter."
-            return None
+        if not rest[:1].isupper() and not rest.startswith(("(", '"', "“")):  # still the line: "...here for the
+            return None  # '5 Things' newsletter."
         return Span(span.start + m.end(), span.end, rest)
     if _PROMOTION.search(span.text) and len(span.text.split()) <= PROMOTION_MAX_WORDS:
         return None

@@ -2,9 +2,10 @@
 
 Support is checked at the sentence level, lexically (the sentence's content words found in one cited
 sentence of the passage) and by meaning (embedding similarity to that sentence); that sentence must
-also state every number and name the claim gives. Unsupported sentences
-are dropped, out-of-range markers removed, a missing marker attached to the best-supporting passage,
-and citations renumbered in order of use so only cited passages are listed.
+also state every number and name the claim gives. A claim too short to check alone ("10.") is checked
+as the answer to the question. Unsupported sentences are dropped, and so are supported ones about
+something other than the question; out-of-range markers are removed, a missing marker attached to
+the best-supporting passage, and citations renumbered in order of use so only cited passages are listed.
 """
 
 from __future__ import annotations
@@ -169,7 +170,7 @@ class Verifier:
         for claim, markers in _claims(answer):
             if repeats(claim, kept_claims):
                 continue
-            if question and self._off_question(claim, question):
+            if question and len(set(content_terms(claim))) >= MIN_CLAIM_TERMS and self._off_question(claim, question):
                 off_question.append(claim)
                 continue
             valid = [m for m in markers if m in by_number]
