@@ -452,6 +452,23 @@ def verb_of_who(question: str) -> str:
     return "" if verb in shaping_terms() or verb in stopwords() or len(verb) < 3 else verb
 
 
+def deed_object(question: str, verb: str) -> str:
+    """What "Who <verb>...?" asks about, its plain words after the verb: "meeting" of "Who hosted the
+    Vancouver meeting?" ('' when there is none)."""
+    tokens = question.rstrip(" ?").split()
+    after = next((tokens[i + 1:] for i, t in enumerate(tokens) if stem(t.lower().strip(",")).startswith(verb)), [])
+    stop = stopwords()
+    return " ".join(t for t in after if t[:1].islower() and t.lower() not in stop)
+
+
+def passive_deed(sentence: str, verb: str) -> str:
+    """The thing a sentence says was <verb>ed by someone ("The gathering, co-hosted by Canada and the
+    US" -> "gathering"; "the Olympics being hosted by the South" -> "Olympics"), '' when it says none."""
+    m = re.search(rf"\b([A-Za-z]+)(?:['’]s?)?,?\s+(?:(?:being|been|was|were|is|are)\s+)?(?:co-)?{re.escape(verb)}\w*"
+                  r"\s+by\s+(?:the\s+)?[A-Z]", sentence)
+    return m.group(1) if m else ""
+
+
 def asks_for_agent(question: str) -> bool:
     """"Who sent the alert?", "Who attended the meeting?"; not "Who is Taro Kono?", which asks what
     the one it names is, nor "How much has X, who has died, raised?"."""

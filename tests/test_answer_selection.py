@@ -860,6 +860,17 @@ def test_a_place_named_after_a_people_is_not_their_nation(qa):
     assert qa.answer("Was Britain at the meeting?").refused
 
 
+def test_who_did_it_is_answered_by_the_sentence_that_says_it_was_done_to_that_thing(qa):
+    # "Who hosted the Vancouver meeting?" was refused: "The gathering, co-hosted by Canada and the US"
+    # shares only "host" with it. "Who hosted the meeting?" opened with "...next month's Olympics being
+    # hosted by the South": who hosts something else.
+    for question in ("Who hosted the Vancouver meeting?", "Who hosted the meeting?"):
+        answer = qa.answer(question)
+        assert not answer.refused and "co-hosted by Canada and the US" in answer.citations[0].quote, answer.text
+        assert "Olympics" not in answer.text
+    assert "hosted by the South" in qa.answer("Who hosted the Olympics?").citations[0].quote
+
+
 def test_initials_are_the_same_word_with_or_without_dots():
     from bot.text import content_terms
 
