@@ -21,7 +21,7 @@ from bot.sentence_features import (
     asks_for_agent, asks_money, core_question, counted_words, deed_object, features, gives_their_words, holds_role,
     in_or_at, name_groups, names_an_agent, names_role, named_thing, names_the_thing, opens_with_he_said,
     passive_deed, rarity, refers_to_one_person, role_asked, shaping_terms, speaks_of_deaths, states_a_duration,
-    states_an_age, states_money, verb_of_who, weighted_coverage, words_after_numbers,
+    states_an_age, states_money, verb_of_which, verb_of_who, weighted_coverage, words_after_numbers,
 )
 from bot.speakers import aliases, quotes_someone_else, speaker_asked, speaks
 from bot.text import Span, content_terms, coverage, split_sentences, stem, without_promotion
@@ -228,10 +228,11 @@ def score_sentences(
     # that is the meeting (by meaning: "the gathering"), and is about something else when it is not.
     thing_of: dict[str, dict[int, str]] = {}
     related_things: set[str] = set()
-    asked_thing = deed_object(question, did_what) if did_what else ""
+    deed = did_what or verb_of_which(question)  # "Which countries co-hosted the meeting?" too
+    asked_thing = deed_object(question, deed) if deed else ""
     if asked_thing:
         for s in shortlist:
-            if thing := passive_deed(s.text, did_what):
+            if thing := passive_deed(s.text, deed):
                 thing_of.setdefault(s.passage.doc_id, {})[s.span.start] = thing
         things = sorted({t for found in thing_of.values() for t in found.values()})
         if things:

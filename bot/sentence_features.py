@@ -452,6 +452,16 @@ def verb_of_who(question: str) -> str:
     return "" if verb in shaping_terms() or verb in stopwords() or len(verb) < 3 else verb
 
 
+_WHICH_DID = re.compile(r"^\s*(?:which|what)\s+[a-z]+\s+([a-z-]+ed)\b")  # "Which countries co-hosted the meeting?"
+
+
+def verb_of_which(question: str) -> str:
+    """The stem of the past-tense verb of "Which <kind> <verb>ed...?", '' for other questions."""
+    m = _WHICH_DID.match(question.lower())
+    verb = stem(m.group(1)) if m else ""
+    return "" if verb in shaping_terms() or verb in stopwords() or len(verb) < 3 else verb
+
+
 def deed_object(question: str, verb: str) -> str:
     """What "Who <verb>...?" asks about, its plain words after the verb: "meeting" of "Who hosted the
     Vancouver meeting?" ('' when there is none)."""

@@ -864,7 +864,8 @@ def test_who_did_it_is_answered_by_the_sentence_that_says_it_was_done_to_that_th
     # "Who hosted the Vancouver meeting?" was refused: "The gathering, co-hosted by Canada and the US"
     # shares only "host" with it. "Who hosted the meeting?" opened with "...next month's Olympics being
     # hosted by the South": who hosts something else.
-    for question in ("Who hosted the Vancouver meeting?", "Who hosted the meeting?"):
+    for question in ("Who hosted the Vancouver meeting?", "Who hosted the meeting?",
+                     "Which countries co-hosted the meeting?"):
         answer = qa.answer(question)
         assert not answer.refused and "co-hosted by Canada and the US" in answer.citations[0].quote, answer.text
         assert "Olympics" not in answer.text
