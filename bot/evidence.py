@@ -23,7 +23,7 @@ from bot.sentence_features import (
     passive_deed, rarity, refers_to_one_person, role_asked, shaping_terms, speaks_of_deaths, states_a_duration,
     states_an_age, states_money, verb_of_which, verb_of_who, weighted_coverage, words_after_numbers,
 )
-from bot.speakers import aliases, quotes_someone_else, speaker_asked, speaks
+from bot.speakers import aliases, quotes_someone_else, role_holders, speaker_asked, speaker_role, speaks
 from bot.text import Span, content_terms, coverage, split_sentences, stem, without_promotion
 
 MAX_CANDIDATES = 24  # sentences embedded per question; bounds latency (eval unchanged from 6 to 48)
@@ -201,6 +201,7 @@ def score_sentences(
     person = set(content_terms(info.referent)) if info.referent and refers_to_one_person(question) else set()
     holder = role_asked(question)  # "Who is Canada's foreign minister?": holder "canada", role {"foreign", "minister"}
     speaker = speaker_asked(question)  # "What did Japan say?": {"japan"}, whose words the answer must give
+    role_of_speaker = speaker_role(question) if speaker else frozenset()  # "...Sri Lanka's prime minister say?"
     thing_named = named_thing(question)  # "What is the name of the property...?": {"property", ...}
     # "Who sent the alert?": someone, not only the alert (tagged below: who-questions ask for entities)
     agent_asked = asks_for_agent(question) and bool(info.entity_labels)
@@ -213,12 +214,15 @@ def score_sentences(
     for s in shortlist if speaker else []:
         doc = s.passage.doc_id
         if doc not in voices:
-            voices[doc] = speaker | aliases(article_text[doc] or s.passage.text, speaker)
+            text = article_text[doc] or s.passage.text
+            voices[doc] = role_holders(text, speaker, role_of_speaker) or speaker | aliases(text, speaker)
     # "How much is Justin Forsett's contract worth?" asks about the people it names, not for one: a
     # sentence that names another person and, with the one before, misses one the question names is
     # about someone else (Antonio Cromartie's $32 million in an article about Forsett). Not for
     # organisations: "the Department of Defense" is the question's "Pentagon".
     asked_people = people_named(question, info.entity_labels)
+    if role_of_speaker:  # the one whose role it is is a country or a body ("Sri Lanka", which spaCy may call a person)
+        asked_people = [p for p in asked_people if not p <= speaker]
     tags: list = [()] * len(shortlist)
     if info.entity_labels or asked_people:  # only questions that ask for a kind of entity pay for tagging
         # "He said the North ..." is by the person the sentence before names: tag the two together.

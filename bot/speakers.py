@@ -49,10 +49,21 @@ def speaker_asked(question: str) -> frozenset[str] | None:
     return frozenset(names or content_terms(subject)) or None
 
 
+def speaker_role(question: str) -> frozenset[str]:
+    """The role of whose words "What did X's <role> say?" asks for ("Sri Lanka's prime minister" ->
+    {"prime", "minister"}); empty when X is a name alone."""
+    m = _WHAT_DID_SAY.match(question)
+    if not m or not re.search(r"['’]s?\s+[a-z]", m.group(1)):
+        return frozenset()
+    role = re.split(r"['’]s?\s+", m.group(1), maxsplit=1)[1]
+    return frozenset(content_terms(role))
+
+
 def _stem(token: str) -> str:
     return stem(token.lower().replace("’", "'").rstrip("."))
 
 
+LEAD_CHARS = 300  # a story's dateline and first sentence
 _NAME_RUN = re.compile(r"[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*)+")
 
 
@@ -65,6 +76,25 @@ def aliases(passage: str, speaker: frozenset[str]) -> frozenset[str]:
         hit = next((i for i, s in enumerate(stems) if s in speaker), None)
         if hit is not None and hit < len(stems) - 1:
             found.add(stems[-1])
+    return frozenset(found)
+
+
+def role_holders(passage: str, speaker: frozenset[str], role: frozenset[str]) -> frozenset[str]:
+    """For "What did Sri Lanka's prime minister say?": the names in the runs of capitalised words that
+    hold the whole role after the speaker's name ("Japanese Foreign Minister Taro Kono") or, in a story
+    from or about the speaker, after no name ("Prime Minister Ranil Wickremesinghe" in one from Sri Lanka). Their words answer; Sri Lanka's energy minister's do not."""
+    if not role:
+        return frozenset()
+    # A bare "Prime Minister ..." is the speaker's only in a story from or about it (its opening words).
+    about_speaker = speaker <= {_stem(t) for t in _TOKEN.findall(passage[:LEAD_CHARS])}
+    found: set[str] = set()
+    for run in _NAME_RUN.finditer(passage):
+        stems = [_stem(t) for t in run.group(0).split()]
+        first = next((i for i, s in enumerate(stems) if s in role), len(stems))
+        # Not another nation's: "South Korean Foreign Minister Kang" is no answer for Japan's.
+        named = set(stems[:first])
+        if role <= set(stems[:-1]) and named <= speaker and (named or about_speaker):
+            found.update(set(stems) - role)  # "Japanese ... Taro Kono": "He said" after it is his too
     return frozenset(found)
 
 
