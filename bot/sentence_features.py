@@ -605,10 +605,11 @@ def states_an_age(sentence: str) -> bool:
 
 # "How many people died in the flooding?" is answered by a toll, not by the 68 people stranded at a
 # campground: a sentence with a number of dead, or one that says nobody died ("No deaths were reported").
-_DEATH_WORDS = (r"(?:died|dies|die|dead|deaths?|deadly|killed|killing|kills?|fatalit(?:y|ies)|fatal|perished|lives|"
+_DEATH_WORDS = (r"(?:died|dies|die|dead|deaths?|deadly|killed|killing|kills?|fatalit(?:y|ies)|fatal|perished|"
                 r"death toll|toll|bodies|slain|murdered)")
-_DEATH = re.compile(rf"\b{_DEATH_WORDS}\b", re.I)
-_ASKS_DEATHS = re.compile(rf"\bhow many\b.*\b{_DEATH_WORDS}\b", re.I)
+# Lives taken, not lives "put in danger" (a seed sentence about 152,110 people on flights).
+_DEATH = re.compile(rf"\b{_DEATH_WORDS}\b|\b(?:claim|los|took|tak|cost)\w*\s+(?:[\w,]+\s+){{0,3}}lives\b", re.I)
+_ASKS_DEATHS = re.compile(rf"\bhow many\b.*\b(?:{_DEATH_WORDS}|lives)\b", re.I)
 
 
 def asks_deaths(question: str) -> bool:

@@ -918,6 +918,12 @@ def test_a_number_about_something_else_is_not_the_answer(case, tmp_path_factory,
     refuses_then_answers(qa, unanswerable, answerable, expected)
 
 
+def test_lives_put_in_danger_are_no_death_toll(qa):
+    # It was answered with "...lives of an estimated 152,110 people on 716 international flights could
+    # have been put in danger": no article says how many died in the Korean War.
+    assert qa.answer("How many people died in the Korean War?").refused
+
+
 def test_a_sign_up_line_run_into_a_sentence_is_not_quoted(tmp_path_factory, embed_model):
     text = ("---\ntitle: Matthews wins the Hart\ndate: 2022-06-21\n---\n"
             "Toronto Maple Leafs forward Auston Matthews took a major leap this season. "
