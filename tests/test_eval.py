@@ -30,8 +30,9 @@ CEILINGS = {"false_refusal_rate": 0.12}
 # accuracy 0.938 (15/16), refusal rate 1.000 (6/6), false refusals 0.062 (1/16).
 SHORT_FLOORS = {"accuracy": 0.87, "refusal_rate": 1.0}
 # corpus/source-questions.jsonl (questions that point at the reports: "According to the VOA report...",
-# "Which report says...?"), measured on 2026-12-07: accuracy 0.864 (19/22), refusal 0.875 (7/8).
-SOURCE_FLOORS = {"accuracy": 0.81, "refusal_rate": 0.87}
+# "Which report says...?"), measured on 2026-12-07: accuracy 0.864 (19/22), refusal 1.000 (8/8) since
+# lives "put in danger" stopped answering the Korean War's toll (DECISIONS.md section 18).
+SOURCE_FLOORS = {"accuracy": 0.81, "refusal_rate": 1.0}
 
 
 @pytest.fixture(scope="module")
