@@ -221,7 +221,7 @@ def score_sentences(
     # about someone else (Antonio Cromartie's $32 million in an article about Forsett). Not for
     # organisations: "the Department of Defense" is the question's "Pentagon".
     asked_people = people_named(question, info.entity_labels)
-    if role_of_speaker:  # the one whose role it is is a country or a body ("Sri Lanka", which spaCy may call a person)
+    if role_of_speaker:  # whose role it is: a country or a body ("Sri Lanka", which spaCy may call a person)
         asked_people = [p for p in asked_people if not p <= speaker]
     tags: list = [()] * len(shortlist)
     if info.entity_labels or asked_people:  # only questions that ask for a kind of entity pay for tagging

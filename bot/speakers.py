@@ -82,7 +82,8 @@ def aliases(passage: str, speaker: frozenset[str]) -> frozenset[str]:
 def role_holders(passage: str, speaker: frozenset[str], role: frozenset[str]) -> frozenset[str]:
     """For "What did Sri Lanka's prime minister say?": the names in the runs of capitalised words that
     hold the whole role after the speaker's name ("Japanese Foreign Minister Taro Kono") or, in a story
-    from or about the speaker, after no name ("Prime Minister Ranil Wickremesinghe" in one from Sri Lanka). Their words answer; Sri Lanka's energy minister's do not."""
+    from or about the speaker, after no name ("Prime Minister Ranil Wickremesinghe" in one from Sri
+    Lanka). Their words answer; Sri Lanka's energy minister's do not."""
     if not role:
         return frozenset()
     # A bare "Prime Minister ..." is the speaker's only in a story from or about it (its opening words).
