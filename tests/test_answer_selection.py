@@ -469,29 +469,6 @@ def test_which_airline_is_refused_when_the_article_names_none(flight_qa):
                          "Which airline flew the couple home?", "Delta Air Lines")
 
 
-def test_where_needs_a_place_the_question_does_not_name(tmp_path_factory, embed_model):
-    qa = _small_qa(tmp_path_factory, embed_model, {
-        "ebola.md": "---\ntitle: Liberia sees a new Ebola case\ndate: 2015-03-27\n---\n"
-        "A Liberian woman appears to have contracted Ebola from a man who survived the virus. "
-        "The 44-year-old woman was diagnosed March 20, the first new Ebola case in Liberia in a month. "
-        "She is being treated at an isolation unit in Monrovia, health officials said.\n"})
-    # the articles say where she is treated, not where she lived
-    refuses_then_answers(qa, "Where in Liberia did the woman who caught Ebola live?",
-                         "Where is the woman with Ebola being treated?", "Monrovia")
-
-
-def test_where_is_not_answered_by_the_dateline_nor_a_place_nothing_is_in(tmp_path_factory, embed_model):
-    # Reader set 2: the reception was answered with "USA TODAY NEW YORK -- ... some of Broadway's
-    # biggest names gathered", which says where the story was filed and whose names, not where it was.
-    qa = _small_qa(tmp_path_factory, embed_model, {
-        "tonys.md": "---\ntitle: Tony nominees celebrate\ndate: 2014-04-30\n---\n"
-        "Elysa Gardner @elysagardner, USA TODAY NEW YORK -- On Wednesday, a day after the Tony Award "
-        "nominations were announced, some of Broadway's biggest names gathered to celebrate at a reception. "
-        "The Tony Awards ceremony will be held at Radio City Music Hall on June 8.\n"})
-    refuses_then_answers(qa, "Where was the Tony Award nominees' reception held?",
-                         "Where will the Tony Awards ceremony be held?", "Radio City Music Hall")
-
-
 def test_who_did_it_needs_a_sentence_that_says_the_deed(tmp_path_factory, embed_model):
     # Reader set 2: "Who filed the complaint...?" was answered with "A consumer complaint prompted
     # officials to inspect the facility, the FDA said": the FDA speaks, nobody is said to file anything.
@@ -885,8 +862,24 @@ def test_a_short_questions_names_are_grouped_by_who_or_what_they_name():
     assert name_groups("Where will William and Kate move?") == [{"william", stem("kate")}]  # one couple
 
 
-# One article each; the first question was answered with a number that is not what it asks for.
-NOT_THEIR_NUMBER = {
+# One article each: the first question, which the article does not answer, was answered; the second,
+# which it does, must still be. A number that is not what it asks for, or a place that is not where.
+ONE_ARTICLE_CASES = {
+    # The articles say where she is treated, not where she lived.
+    "where-named": ("---\ntitle: Liberia sees a new Ebola case\ndate: 2015-03-27\n---\n"
+                    "A Liberian woman appears to have contracted Ebola from a man who survived the virus. "
+                    "The 44-year-old woman was diagnosed March 20, the first new Ebola case in Liberia in a month. "
+                    "She is being treated at an isolation unit in Monrovia, health officials said.\n",
+                    "Where in Liberia did the woman who caught Ebola live?",
+                    "Where is the woman with Ebola being treated?", "Monrovia"),
+    # Reader set 2: the reception was answered with "USA TODAY NEW YORK -- ... some of Broadway's biggest
+    # names gathered", which says where the story was filed and whose names, not where it was.
+    "where-dateline": ("---\ntitle: Tony nominees celebrate\ndate: 2014-04-30\n---\n"
+                       "Elysa Gardner @elysagardner, USA TODAY NEW YORK -- On Wednesday, a day after the Tony Award "
+                       "nominations were announced, some of Broadway's biggest names gathered to celebrate at a "
+                       "reception. The Tony Awards ceremony will be held at Radio City Music Hall on June 8.\n",
+                       "Where was the Tony Award nominees' reception held?",
+                       "Where will the Tony Awards ceremony be held?", "Radio City Music Hall"),
     # Netanyahu's 12 years, for Bennett: "his" is the last person named before it.
     "his-amount": ("---\ntitle: Israel heads to a fifth election\ndate: 2022-06-20\n---\n"
                    "Israel's Prime Minister Naftali Bennett said on Wednesday that his government would dissolve "
@@ -911,9 +904,9 @@ NOT_THEIR_NUMBER = {
 }
 
 
-@pytest.mark.parametrize("case", list(NOT_THEIR_NUMBER))
-def test_a_number_about_something_else_is_not_the_answer(case, tmp_path_factory, embed_model):
-    article, unanswerable, answerable, expected = NOT_THEIR_NUMBER[case]
+@pytest.mark.parametrize("case", list(ONE_ARTICLE_CASES))
+def test_a_value_about_something_else_is_not_the_answer(case, tmp_path_factory, embed_model):
+    article, unanswerable, answerable, expected = ONE_ARTICLE_CASES[case]
     qa = _small_qa(tmp_path_factory, embed_model, {f"{case}.md": article})
     refuses_then_answers(qa, unanswerable, answerable, expected)
 
