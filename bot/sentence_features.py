@@ -446,9 +446,12 @@ def verb_of_who(question: str) -> str:
     questions and for verbs that only shape one. An answer says it, or a word made from it ("winner",
     "painter", "director"): "Major League Baseball renamed the award" does not say who won it."""
     m = _WHO_DID.match(question.lower())
-    if not m:
-        return ""
-    verb = stem(m.group(1))
+    return _deed(m.group(1)) if m else ""
+
+
+def _deed(verb: str) -> str:
+    """The verb's stem, or '' when it only shapes a question ("happened") or says nothing."""
+    verb = stem(verb)
     return "" if verb in shaping_terms() or verb in stopwords() or len(verb) < 3 else verb
 
 
@@ -458,8 +461,7 @@ _WHICH_DID = re.compile(r"^\s*(?:which|what)\s+[a-z]+\s+([a-z-]+ed)\b")  # "Whic
 def verb_of_which(question: str) -> str:
     """The stem of the past-tense verb of "Which <kind> <verb>ed...?", '' for other questions."""
     m = _WHICH_DID.match(question.lower())
-    verb = stem(m.group(1)) if m else ""
-    return "" if verb in shaping_terms() or verb in stopwords() or len(verb) < 3 else verb
+    return _deed(m.group(1)) if m else ""
 
 
 def deed_object(question: str, verb: str) -> str:
